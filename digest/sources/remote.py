@@ -1,0 +1,79 @@
+"""What the remote sources hand to `digest.sync`: parts to ingest, each with the cursor to store
+once its messages are committed.
+
+A remote archive is synced part by part (a pipermail month, a HyperKitty date window, one mbox
+file). Committing a part's messages and only then its cursor is what makes a sync killed at any
+point resume without loss and without duplicates.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..model import Defect, SourceHints
+
+Item = tuple[bytes, SourceHints] | Defect
+
+
+@dataclass(frozen=True)
+class Part:
+    """One unit of a remote archive, ready to ingest.
+
+    `items` is called once, lazily, so reading the cached file happens while ingesting.
+    `cursor` is None when this part must not move the cursor (a failed month, a broken range).
+    """
+
+    label: str                                  # "2021-June", "2021-06-01..2021-07-01"
+    source: str                                 # URL, for ingest's summary and defects
+    items: Callable[[], Iterable[Item]]
+    cursor: str | None = None
+
+
+@dataclass
+class Tally:
+    """What a source did on the network during one sync, for the summary line."""
+
+    unit: str                                   # "month", "window", "file"
+    checked: int = 0                            # parts asked of the server
+    downloaded: int = 0                         # parts that came back changed
+    defects: list[Defect] = field(default_factory=list)
+
+
+def read_cached(path: Path, url: str, list_name: str | None,
+                annotate: Callable[[bytes, SourceHints], SourceHints] | None = None
+                ) -> Iterator[Item]:
+    """The raw messages of a cached archive file, labelled with the URL it came from.
+
+    An empty file is a quiet month or window, not a defect in anybody's mail: it yields nothing.
+    """
+    from .local import read_path
+
+    for item in read_path(path, list_name=list_name):
+        if isinstance(item, Defect):
+            if item.kind != "empty":
+                yield replace(item, source=url)
+            continue
+        raw, hints = item
+        hints = replace(hints, source=url, list_name=hints.list_name or list_name)
+        if annotate is not None:
+            hints = annotate(raw, hints)
+        yield raw, hints
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def header_value(raw: bytes, name: str) -> str | None:
+    """One header of a raw message, unfolded, without parsing the mail: enough for a source to
+    name a permalink or a cursor date. Lines before the header block ("From " line) are skipped."""
+    end = _HEADER_END.search(raw)
+    head = raw[: end.start()] if end else raw
+    pattern = re.compile(rb"^" + re.escape(name.encode()) + rb":[ \t]*(.*(?:\r?\n[ \t].*)*)",
+                         re.IGNORECASE | re.MULTILINE)
+    found = pattern.search(head)
+    if not found:
+        return None
+    value = re.sub(rb"\r?\n[ \t]+", b" ", found.group(1)).strip()
+    return value.decode("utf-8", errors="replace")
