@@ -1,0 +1,1031 @@
+"""Message -> links: every URL a mail carries, repaired, labelled, numbered and classified.
+
+Digests are built around their reference lists, so this stage must read URLs the way the
+lists' real mail writes them: wrapped by mail clients and archives, bracketed, footnoted,
+obfuscated by pipermail, cut off by archives, wrapped in tracking redirects. Pure: text in,
+`Link`s out; no files, no network.
+
+Speed matters (it runs inside ingest): candidates are found by substring searches for a few
+fixed anchors, every later step looks only at the characters around a candidate (with bounded
+look-ahead), and nothing depending on the URL alone is computed twice, so the work is linear
+in the text and no regex can backtrack over a long line.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from functools import lru_cache
+from urllib.parse import parse_qsl, unquote
+
+from .model import Link, LinkKind, Message
+
+__all__ = ["extract_links", "extract_from_text", "repair_truncated", "normalise_url",
+           "link_kind", "is_boilerplate_url"]
+
+# --- scanning -------------------------------------------------------------------------------
+
+# Where a URL may start: a scheme before "://", "mailto:", or "www." (which must not be the
+# tail of a longer name and must be followed by a host).
+_SCHEMES = frozenset(("http", "https", "ftp", "ftps"))
+_WWW_HOST = re.compile(r"[\w-]+\.\w")
+# The body of a URL on one line: anything but whitespace and characters that never occur
+# unescaped in a URL written in prose (angle brackets, quotes, CJK punctuation).
+_TOKEN = re.compile(r"[^\s<>\"`“”«»‹›「」『』【】〈〉《》，。、；：！？（）]*")
+# A line's quote prefix and indentation ("> > ", "  ", ">>").
+_PREFIX = re.compile(r"[ \t]*(?:>+[ \t]*)*")
+# A footnote marker before a URL on its line: "[1] ", "[1]: ", "[1] Some title: ".
+_FOOTNOTE = re.compile(r"[ \t>]*\[(\d{1,3})\][:.]?[ \t]*(.*?)[ \t<]*$")
+# A numbered list item before a URL: "1. ", "2) " (a footnote only if "[n]" occurs in the text).
+_NUMBERED = re.compile(r"[ \t>]*(\d{1,3})[.)][ \t]+(.*?)[ \t<]*$")
+_HEX = "0123456789abcdefABCDEF"
+_DIGITS = frozenset("0123456789")
+_HOST_OK = re.compile(r"[a-z0-9.\-_\[\]:]+")
+_LIST_MARKER = re.compile(r"\d{1,3}[.)]$")
+_PARTIAL_ESCAPE = re.compile(r"%[0-9A-Fa-f]?$")
+_HYPERKITTY_AT = re.compile(r"\(a\)(?=[\w.-])")
+_OBFUSCATED_AT = re.compile(r"[ \t]+at[ \t]+(?=[\w-]+(?:\.[\w-]+)+)")
+_HOSTISH = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?(?:[/:?#]|$)")
+
+_TRAILING = set(".,;:!?'\"»›’”*")
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+# Characters whose presence makes a continuation line look like a piece of URL, not prose.
+_URLISH = set("/_%=&?#~+")
+_STRONG_INCOMPLETE = set("_=&?%+~-")
+_WEAK_INCOMPLETE = set("/#:@")
+# A line at least this long may have been cut at a mail client's wrap column (72-80
+# characters); clients that cut at a "/" leave somewhat shorter lines.
+_WRAP_COLUMN = 60
+_MAX_JOINS = 24
+_MAX_BRACKET = 4096
+_FILE_ENDINGS = frozenset(("html", "htm", "php", "pdf", "aspx", "asp", "jsp", "cgi", "txt",
+                           "org", "com", "net", "edu", "gov", "info", "de", "fr", "uk", "io"))
+# Ordinary words that follow a URL at the end of a line and must never be glued onto it.
+_STOPWORDS = frozenset("""
+a an and are as at be been but by can could did do does for from had has have he her here his
+how i if in into is it its may me might more my no not now of on or our please see she should
+so than that the their them then there these they this those to too us was we were what when
+where which while who why will with would you your also about after again all any before
+because both each few just most must only other over same some such thanks thank best regards
+cheers hi hello dear yes very via und der die das ein eine ist et le la les des du en un une
+est el los las por para con y o och att som er og det na w z je se il di che per""".split())
+
+
+def extract_links(message: Message) -> tuple[Link, ...]:
+    """Every link of a message, in text order; HTML-only links follow the text's."""
+    links = extract_from_text(message.text, html=message.html, footer=message.footer,
+                              quoted_text=message.quoted_text)
+    return tuple(links)
+
+
+def extract_from_text(text: str, *, html: str | None = None, footer: str = "",
+                      quoted_text: str = "") -> list[Link]:
+    """The links of a body given as strings (what the dev corpus and tests have)."""
+    has_links = bool(footer) and ("://" in footer or "www." in footer or "ailto:" in footer)
+    start = text.rfind(footer) if has_links else -1
+    if start >= 0:
+        # The list footer is the same in thousands of messages: read it once, and the text
+        # around it as usual.
+        end = start + len(footer)
+        found = _scan(text[:start], quoted_text)
+        found += [_moved(lk, start) for lk in _footer_links(footer)]
+        if end < len(text):
+            found += [_moved(lk, end, boilerplate=lk.boilerplate)
+                      for lk in _scan(text[end:], quoted_text)]
+    else:
+        found = _scan(text, quoted_text)
+        if has_links:  # the footer was kept apart from the text: its links are boilerplate
+            found += [_moved(lk, len(text) + 1) for lk in _footer_links(footer)]
+    if html:
+        truncated = any(lk.truncated for lk in found)
+        known = frozenset() if truncated else frozenset(lk.url for lk in found)
+        from_html = _html_links(html, len(text) + len(footer) + 2, known)
+        if from_html and any("\n" in lk.raw for lk in found):
+            # an HTML part made from wrapped text links only the first line of a wrapped URL
+            cut = {_first_line_url(lk.raw) for lk in found if "\n" in lk.raw}
+            from_html = [h for h in from_html if h.url not in cut]
+        if from_html:
+            found = list(repair_truncated(found, from_html)) + from_html
+    return _merge(found)
+
+
+def _first_line_url(raw: str) -> str | None:
+    info = _url_info(_trim(raw.split("\n", 1)[0].strip()))
+    return info[0] if info else None
+
+
+@lru_cache(maxsize=64)
+def _footer_links(footer: str) -> tuple[Link, ...]:
+    return tuple(_scan(footer, ""))
+
+
+def _moved(lk: Link, offset: int, *, boilerplate: bool = True) -> Link:
+    return Link(url=lk.url, raw=lk.raw, display=lk.display, label=lk.label, ref=lk.ref,
+                position=lk.position + offset, kind=lk.kind, boilerplate=boilerplate,
+                quoted=lk.quoted, truncated=lk.truncated, project=lk.project, title=lk.title)
+
+
+# --- the scan ---------------------------------------------------------------------------------
+
+def _scan(text: str, quoted_text: str) -> list[Link]:
+    out: list[Link] = []
+    if not text:
+        return out
+    ctx = _Context(text, quoted_text)
+    skip_to = 0
+    for s in _candidates(text):
+        if s < skip_to:
+            continue
+        link, end = _read_at(ctx, s)
+        skip_to = end
+        if link is not None:
+            out.append(link)
+    return out
+
+
+def _candidates(text: str) -> list[int]:
+    """Start offsets of possible URLs, in order.
+
+    Plain substring searches for the few fixed anchors ("://", "www.", "mailto:") run at C
+    speed; the word-boundary checks then look only at the characters around each hit.
+    """
+    starts: list[int] = []
+    pos = text.find("://")
+    while pos >= 0:
+        head = text[max(0, pos - 5):pos].lower()
+        size = (5 if head == "https" else 4 if head.endswith(("http", "ftps")) else
+                3 if head.endswith("ftp") else 0)
+        j = pos - size
+        if size and (j == 0 or not _is_word(text[j - 1])):
+            starts.append(j)
+        pos = text.find("://", pos + 3)
+    for anchor in ("www.",):  # upper-case "WWW." without a scheme is too rare to scan for
+        pos = text.find(anchor)
+        while pos >= 0:
+            if ((pos == 0 or not (_is_word(text[pos - 1]) or text[pos - 1] in "@./-"))
+                    and _WWW_HOST.match(text, pos + 4)):
+                starts.append(pos)
+            pos = text.find(anchor, pos + 4)
+    for anchor in ("mailto:", "Mailto:", "MAILTO:") if "ailto:" in text else ():
+        pos = text.find(anchor)
+        while pos >= 0:
+            if pos == 0 or not _is_word(text[pos - 1]):
+                starts.append(pos)
+            pos = text.find(anchor, pos + 7)
+    starts.sort()
+    return starts
+
+
+def _is_word(c: str) -> bool:
+    """ASCII word characters only: CJK text runs straight into URLs without a space."""
+    return c.isascii() and (c.isalnum() or c == "_")
+
+
+class _Context:
+    """Per-message facts computed at most once, only when a link needs them."""
+
+    __slots__ = ("text", "quoted_text", "_footer_blocks", "_at", "_ls", "_depth_at", "_depth",
+                 "_quoted_lines", "seen")
+
+    def __init__(self, text: str, quoted_text: str) -> None:
+        self.text = text
+        self.quoted_text = quoted_text
+        self._footer_blocks: list[tuple[int, int]] | None = None
+        self._at = 0   # candidates come in order: line starts are found incrementally,
+        self._ls = 0   # so a megabyte-long line is searched once, not once per URL
+        self._depth_at = -1
+        self._depth = 0
+        self._quoted_lines: frozenset[str] | None = None
+        self.seen: set[str] = set()  # URLs read so far
+
+    def quoted_lines(self) -> frozenset[str]:
+        """Lines of the quoted text that carry a URL but no ">" (Outlook-style quotes)."""
+        if self._quoted_lines is None:
+            q = self.quoted_text
+            lines = set()
+            for anchor in ("://", "www."):
+                pos = q.find(anchor)
+                while pos >= 0:
+                    ls = q.rfind("\n", 0, pos) + 1
+                    le = q.find("\n", pos)
+                    le = len(q) if le < 0 else le
+                    line = q[ls:le].strip()
+                    if not line.startswith(">"):
+                        lines.add(line)
+                    pos = q.find(anchor, le)
+            self._quoted_lines = frozenset(lines)
+        return self._quoted_lines
+
+    def depth(self, line_start: int) -> int:
+        """Quote depth of the line starting there (remembered for the line's other URLs)."""
+        if line_start != self._depth_at:
+            self._depth_at = line_start
+            self._depth = _quote_depth(self.text, line_start)
+        return self._depth
+
+    def line_start(self, pos: int) -> int:
+        if pos < self._at:
+            return self.text.rfind("\n", 0, pos) + 1
+        nl = self.text.rfind("\n", self._at, pos)
+        if nl >= 0:
+            self._ls = nl + 1
+        self._at = pos
+        return self._ls
+
+    def footer_blocks(self) -> list[tuple[int, int]]:
+        """List footers: a rule of underscores followed by "... mailing list" (quoted or not)."""
+        if self._footer_blocks is None:
+            blocks: list[tuple[int, int]] = []
+            text = self.text
+            pos = text.find("___")
+            while pos >= 0:
+                ls = text.rfind("\n", 0, pos) + 1
+                le = text.find("\n", pos)
+                le = len(text) if le < 0 else le
+                rule = text[ls:le].strip(" \t>\r")
+                if rule and set(rule) == {"_"}:
+                    window = text[le:le + 400]
+                    if "mailing list" in window.lower():
+                        stop = window.find("\n\n")
+                        blocks.append((ls, le + (stop if stop >= 0 else len(window))))
+                pos = text.find("___", le)
+            self._footer_blocks = blocks
+        return self._footer_blocks
+
+
+def _read_at(ctx: _Context, s: int) -> tuple[Link | None, int]:
+    """Read the URL starting at `s`; returns the link (or None) and where scanning resumes."""
+    text = ctx.text
+    ls = ctx.line_start(s)
+    before = text[s - 1] if s else ""
+    bracketed = before == "<" or before == ":" and text[max(0, s - 5):s].upper() == "<URL:"
+    joined: str | None = None
+    end = s
+    if bracketed:
+        got = _read_bracketed(text, s)
+        if got is not None:
+            joined, end = got
+    cut_off = False
+    if joined is None:
+        joined, end = _read_bare(ctx, s, ls)
+        # "<url" never closed before a blank line or the end: the copy was cut there
+        cut_off = bracketed and text[end:end + 2] in ("", "\n", "\n\n")
+        bracketed = False
+    raw = text[s:end]
+    truncated = cut_off or _is_truncated(joined)
+    if truncated and joined.endswith("..."):
+        joined = joined.rstrip(".")
+    info = _url_info(joined)
+    if info is None:
+        return None, max(end, s + 1)
+    url, display, kind, project, title, boiler = info
+    in_footer = False
+    blocks = ctx.footer_blocks()
+    if blocks:
+        in_footer = any(a <= s < b for a, b in blocks)
+        if in_footer and url in ctx.seen:
+            return None, max(end, s + 1)  # a quoted footer repeating one seen before
+        boiler = boiler or in_footer
+    ctx.seen.add(url)
+    ref, label = _ref_and_label(ctx, s, ls, end, bracketed)
+    link = Link(url=url, raw=raw, display=display, label=label, ref=ref, position=s,
+                kind=kind, boilerplate=boiler, quoted=_is_quoted(ctx, s, ls), truncated=truncated,
+                project=project, title=title)
+    return link, max(end, s + 1)
+
+
+def _is_truncated(url: str) -> bool:
+    if url[-1:] in ("…", ".") and url.endswith(("…", "...")):
+        return True
+    return "%" in url[-2:] and _PARTIAL_ESCAPE.search(url) is not None
+
+
+@lru_cache(maxsize=8192)
+def _url_info(written: str) -> tuple[str, str, LinkKind, str | None, str | None, bool] | None:
+    """Everything that depends on the URL alone, computed once per distinct URL.
+
+    List footers repeat the same few URLs in thousands of messages, so this cache carries
+    much of the load at ingest.
+    """
+    parts = _normalise(written)
+    if parts is None:
+        return None
+    url, display, host, path, query = parts
+    kind, project, title = (LinkKind.CONTACT, None, None) if not host else _kind_of(host, path,
+                                                                                   query)
+    return url, display, kind, project, title, is_boilerplate_url(url)
+
+
+def _read_bracketed(text: str, s: int) -> tuple[str, int] | None:
+    """`<url>` possibly spread over lines: join the pieces, spaces become `_`/`%20`.
+
+    Gives up (None) at a blank line, another `<`, or after a few lines, so a stray `<`
+    never swallows prose.
+    """
+    pieces: list[str] = []
+    pos = s
+    n = len(text)
+    while True:
+        le = text.find("\n", pos, pos + _MAX_BRACKET)
+        if le < 0:
+            le = min(n, pos + _MAX_BRACKET)
+        gt = text.find(">", pos, le)
+        lt = text.find("<", pos, le)
+        if gt >= 0 and (lt < 0 or gt < lt):
+            pieces.append(text[pos:gt])
+            close = gt
+            break
+        if lt >= 0 or le >= n or text[le] != "\n" or len(pieces) >= 8 or le - s > _MAX_BRACKET:
+            return None
+        pieces.append(text[pos:le].rstrip("\r"))
+        nxt = _PREFIX.match(text, le + 1).end()
+        if nxt >= n or text[nxt] in "\r\n":
+            return None
+        pos = nxt
+    if len(pieces) == 1:
+        content = pieces[0]
+    else:
+        spaced = any(" " in p.strip() for p in pieces)
+        content = pieces[0]
+        for piece in pieces[1:]:
+            head = content.rstrip()
+            if _PARTIAL_ESCAPE.search(head) or not spaced:
+                content = head + piece.strip()
+            else:
+                content = head + " " + piece.strip()
+    content = _OBFUSCATED_AT.sub("@", content.strip())
+    if " " in content or "\t" in content:
+        filler = "_" if ("/wiki/" in content or "title=" in content) else "%20"
+        content = filler.join(content.split())
+    return content, close
+
+
+def _read_bare(ctx: _Context, s: int, line_start: int) -> tuple[str, int]:
+    """A URL without brackets: its token, then continuation lines when they look like URL."""
+    text = ctx.text
+    n = len(text)
+    m = _TOKEN.match(text, s)
+    end = m.end()
+    pieces = [m.group()]
+    if end < n and text[end] not in " \t\r\n":
+        return _trim(pieces[0]), end - (len(pieces[0]) - len(_trim(pieces[0])))
+    depth = -1  # the URL line's quote depth, found when a continuation needs comparing
+    for _ in range(_MAX_JOINS):
+        if end >= n:
+            break
+        cur = pieces[-1] if len(pieces) == 1 else "".join(pieces)
+        j = end
+        while j < n and text[j] in " \t":
+            j += 1
+        if j < n and text[j] == "\r":
+            j += 1
+        if j < n and text[j] != "\n":
+            # "user at host": pipermail's address obfuscation inside a URL
+            at = _obfuscated_at(text, end, cur)
+            if at is None:
+                break
+            pieces.append(at[0])
+            end = at[1]
+            continue
+        nl = j + 1
+        if nl >= n or text[nl] in "\r\n":
+            break  # the end, or a blank line
+        last = cur[-1]
+        if (last in _TRAILING and last != ".") or last in _CLOSERS:
+            break  # complete, then punctuation: a sentence went on, not the URL
+        cont = _PREFIX.match(text, nl).end()
+        if depth < 0:
+            depth = ctx.depth(line_start)
+        if cont >= n or text.count(">", nl, cont) != depth:
+            break
+        tm = _TOKEN.match(text, cont)
+        piece = tm.group()
+        if (not piece or piece[0] in "[(*•" or piece == "-" or "://" in piece[:8]
+                or piece.startswith(("www.", "mailto:"))):
+            break
+        if _LIST_MARKER.match(piece):
+            break  # "4. https://..." is the next list item, not the rest of this URL
+        if not _continues(cur, piece, end - line_start):
+            break
+        pieces.append(piece)
+        end = tm.end()
+        line_start = nl
+    url = "".join(pieces)
+    kept = _trim(url)
+    return kept, end - (len(url) - len(kept))
+
+
+def _obfuscated_at(text: str, end: int, cur: str) -> tuple[str, int] | None:
+    """`... at host...` right after a URL token: the archive's rewrite of an `@`."""
+    if text[end:end + 4] != " at ":
+        return None
+    tm = _TOKEN.match(text, end + 4)
+    piece = tm.group()
+    if not piece or cur[-1] in _TRAILING:
+        return None
+    hostish = _HOSTISH.match(piece) is not None and "." in piece.split("/")[0].rstrip(".")
+    if hostish or (cur.endswith("/") and piece[:1].isalnum()) or cur.lower().startswith("mailto:"):
+        return "@" + piece, tm.end()
+    return None
+
+
+def _continues(cur: str, piece: str, line_len: int) -> bool:
+    """Decide from what the next line starts with whether a URL was wrapped onto it."""
+    if cur.endswith(("…", "...")):
+        return False
+    if _PARTIAL_ESCAPE.search(cur):
+        return piece[0] in _HEX
+    last = cur[-1]
+    core = piece.rstrip(".,;:!?'\")]»*")
+    if not core or not any(c.isalnum() for c in core):
+        return False  # a rule line ("____", "-- ") or stray punctuation
+    lower = core.lower()
+    if last in _TRAILING or last in _CLOSERS:
+        if last == "." and not cur.endswith(".."):
+            # a host broken right after a dot, or a file ending on the next line
+            rest = cur.split("://", 1)[-1]
+            if "/" not in rest and _HOSTISH.match(piece) and ("." in core or "/" in core):
+                return True
+            if lower.split("/")[0].split("?")[0] in _FILE_ENDINGS and core[0].islower():
+                return True
+        return False
+    digits = any(c in _DIGITS for c in core)
+    only_digits = all(c in _DIGITS for c in core)
+    # a piece of URL: URL punctuation, an identifier mixing letters and digits (not "2nd",
+    # "10am"), or a host name ("ia.org/...", not "e.g.")
+    urlish = (any(c in _URLISH for c in core) or (digits and not only_digits and len(core) >= 6)
+              or _looks_like_host(core))
+    if only_digits and last in _WEAK_INCOMPLETE:
+        urlish = True
+    near_wrap = line_len >= _WRAP_COLUMN
+    if lower in _STOPWORDS:
+        return False
+    if last in _STRONG_INCOMPLETE:
+        return True
+    if last in _WEAK_INCOMPLETE:
+        if urlish or ("-" in core.strip("-") and core.islower()):
+            return True
+        # a wiki subpage ("/wiki/Programme/" + "Reports"); prose words are lower case
+        return near_wrap and "/wiki/" in cur and core[0].isupper() and core.isalnum()
+    # the URL ended in a letter or digit: only a clear piece of URL at the wrap column
+    if near_wrap and urlish:
+        return True
+    if line_len >= 72 and core.isalpha() and core.islower() and "_" in cur.rsplit("/", 1)[-1]:
+        # a wiki title cut mid-word ("..._partnership_refle" + "ctions")
+        return True
+    return False
+
+
+def _looks_like_host(piece: str) -> bool:
+    labels = piece.split("/", 1)[0].split(".")
+    return (len(labels) >= 2 and len(labels[-1]) >= 2 and all(labels)
+            and _HOSTISH.match(piece) is not None)
+
+
+def _trim(url: str) -> str:
+    """Drop trailing punctuation and unbalanced closing brackets (balanced ones stay)."""
+    if not url or (url[-1] not in _TRAILING and url[-1] not in _CLOSERS and url[-1] != ">"):
+        return url
+    opens = {c: url.count(o) for c, o in _CLOSERS.items()}
+    closes = {c: url.count(c) for c in _CLOSERS}
+    end = len(url)
+    while end > 0:
+        c = url[end - 1]
+        if c in _TRAILING or c == ">":
+            end -= 1
+        elif c in _CLOSERS and closes[c] > opens[c]:
+            closes[c] -= 1
+            end -= 1
+        else:
+            break
+    if url[end:].startswith("...") and end > 0:
+        # keep an archive's "..." cut marker: the caller flags the link as truncated
+        return url[:end] + "..."
+    return url[:end]
+
+
+def _quote_depth(text: str, line_start: int) -> int:
+    if line_start >= len(text) or text[line_start] not in " \t>":
+        return 0
+    prefix = _PREFIX.match(text, line_start).group()
+    return prefix.count(">")
+
+
+def _is_quoted(ctx: _Context, s: int, ls: int) -> bool:
+    text = ctx.text
+    if ctx.depth(ls) > 0:
+        return True
+    if not ctx.quoted_text:
+        return False
+    le = text.find("\n", s, s + 2000)
+    if le < 0 and len(text) - s >= 2000:
+        return False  # no quoted line of the message is that long
+    quoted = ctx.quoted_lines()
+    if not quoted:
+        return False
+    return text[ls:le if le >= 0 else len(text)].strip() in quoted
+
+
+# --- labels and footnotes ---------------------------------------------------------------------
+
+_LINE_BREAK = re.compile(r"\n[ \t>]*")
+_MARKER_ALONE = re.compile(r"\[(\d{1,3})\]:?")
+_WORD_SEP = re.compile(r"[•|·>]|(?<=[.!?;,])\s")
+
+
+def _ref_and_label(ctx: _Context, s: int, ls: int, end: int,
+                   bracketed: bool) -> tuple[int | None, str]:
+    """(footnote number, label): what a reader of the mail would call this link.
+
+    In order: a footnote line's own title or the words before its inline marker; markdown
+    or wikitext link text; "text: URL" on the line; "Name (URL)"; "anchor text <URL>"
+    (how mail clients flatten HTML links); a line ending with ":" just above.
+    """
+    text = ctx.text
+    far = s - ls > 300  # a long line: only its last words can introduce the URL
+    before = text[s - 300:s] if far else text[ls:s]
+    if before.endswith("<URL:"):
+        before = before[:-5]
+    lead = before.lstrip(" \t>")[:1]
+    fm = None
+    if lead == "[" and not far:
+        fm = _FOOTNOTE.match(before)
+    elif lead.isdigit() and not far:
+        nm = _NUMBERED.match(before)
+        if nm is not None and f"[{nm.group(1)}]" in text:
+            fm = nm
+    if fm is not None:
+        ref = int(fm.group(1))
+        own = _clean(fm.group(2))
+        return ref, own or _marker_label(text, ref, ls)
+    # markdown [text](url)
+    if s >= 2 and text[s - 2:s] == "](":
+        open_at = text.rfind("[", max(0, s - 300), s - 2)
+        if open_at >= 0:
+            return None, _clean(text[open_at + 1:s - 2])
+    # wikitext [url text]
+    if s >= 1 and text[s - 1] == "[":
+        le = text.find("\n", end)
+        close = text.find("]", end, le if le >= 0 else len(text))
+        if close > end:
+            return None, _clean(text[end:close])
+    pre = before.lstrip(" \t>") if lead else ""
+    pre = pre.rstrip(" \t<*_")
+    if pre.endswith("URL:"):
+        pre = pre[:-4].rstrip()
+    pre = pre.lstrip("*•-– \t")
+    if pre:
+        if pre.endswith(":"):
+            return None, _last_clause(pre[-400:-1])
+        if pre.endswith("("):
+            return None, _tail_words(pre[:-1], 6)
+        if bracketed:
+            return None, _tail_words(pre, 8)
+        return None, ""
+    # the URL starts its line: a footnote marker alone on the line above ("[3]" and the URL
+    # wrapped below it), or a line ending with ":", introduces it
+    prev = _previous_line(text, ls)
+    if prev[:1] == "[" and (alone := _MARKER_ALONE.fullmatch(prev)) is not None:
+        ref = int(alone.group(1))
+        return ref, _marker_label(text, ref, ls)
+    if prev.endswith(":"):
+        return None, _last_clause(prev[-400:-1])
+    if bracketed and prev:
+        return None, _tail_words(prev, 4)
+    return None, ""
+
+
+def _previous_line(text: str, ls: int) -> str:
+    """The nearest non-blank line above (at most one blank line between), prefix removed."""
+    pos = ls - 1
+    for _ in range(2):
+        if pos <= 0:
+            return ""
+        start = text.rfind("\n", 0, pos) + 1
+        line = text[start:pos].lstrip(" \t>").strip()
+        if line:
+            return line.strip("*_ \t")
+        pos = start - 1
+    return ""
+
+
+def _marker_label(text: str, ref: int, list_line: int) -> str:
+    """The words just before the inline marker `[ref]` that points at a footnote."""
+    marker = f"[{ref}]"
+    pos = text.find(marker)
+    while pos >= 0:
+        ls = text.rfind("\n", 0, pos) + 1
+        if pos != list_line and text[ls:pos].strip(" \t>") != "":
+            return _words_before(text, pos)
+        pos = text.find(marker, pos + 1)
+    return ""
+
+
+def _words_before(text: str, pos: int) -> str:
+    seg = text[max(0, pos - 200):pos]
+    seg = _LINE_BREAK.sub(" ", seg[_last_boundary(seg):])
+    return _tail_words(seg, 8)
+
+
+def _last_boundary(seg: str) -> int:
+    """Just after the last clause end (". ", ";", ":" before a space, "]", a blank line)."""
+    cut = seg.rfind("]") + 1
+    for mark in (". ", ".\n", "! ", "!\n", "? ", "?\n", "; ", ";\n", ": ", ":\n", "\n\n"):
+        at = seg.rfind(mark)
+        if at >= 0 and at + 1 > cut:
+            cut = at + 1
+    return cut
+
+
+def _tail_words(seg: str, limit: int) -> str:
+    parts = _WORD_SEP.split(seg)
+    words = parts[-1].split() if parts else []
+    for i in range(len(words) - 1, -1, -1):
+        if "://" in words[i] or words[i].startswith("www."):
+            words = words[i + 1:]  # text after an earlier URL on the line, not before it
+            break
+    return _clean(" ".join(words[-limit:]))
+
+
+def _last_clause(line: str) -> str:
+    words = line[_last_boundary(line):].split()
+    return _clean(" ".join(words[-14:]))
+
+
+def _clean(label: str) -> str:
+    label = " ".join(label.replace("*", " ").split())
+    return label.strip(" _-–—:,;(\"'").rstrip(".")[:200]
+
+
+# --- normalisation ----------------------------------------------------------------------------
+
+_TRACKING = frozenset(("fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
+                       "mc_cid", "mc_eid", "igshid", "_hsenc", "_hsmi", "mkt_tok", "_ga", "_gl"))
+
+
+def _split(u: str) -> tuple[str, str, str, str, str]:
+    """(scheme, netloc, path, query, fragment) of "scheme://..." without urlsplit's overhead."""
+    i = u.find("://")
+    scheme, rest = u[:i], u[i + 3:]
+    j = len(rest)
+    for c in "/?#":
+        k = rest.find(c, 0, j)
+        if k >= 0:
+            j = k
+    netloc, rest = rest[:j], rest[j:]
+    fragment = ""
+    h = rest.find("#")
+    if h >= 0:
+        rest, fragment = rest[:h], rest[h + 1:]
+    q = rest.find("?")
+    if q >= 0:
+        return scheme, netloc, rest[:q], rest[q + 1:], fragment
+    return scheme, netloc, rest, "", fragment
+
+
+def _host_of(netloc: str) -> tuple[str, str, str]:
+    """(userinfo, host, ":port") of a netloc."""
+    userinfo, _, hostport = netloc.rpartition("@")
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        return userinfo, hostport[:close + 1], hostport[close + 1:]
+    host, colon, port = hostport.partition(":")
+    return userinfo, host, (colon + port if port.isdigit() else "")
+
+
+def normalise_url(written: str) -> tuple[str, str] | None:
+    """(url to fetch, display) for a URL as joined from the text; None if it is no URL.
+
+    Redirect wrappers are unwrapped, tracking parameters dropped, the host lower-cased and
+    IDN-encoded (unicode in the display), `www.` given a scheme.
+    """
+    parts = _normalise(written)
+    return None if parts is None else (parts[0], parts[1])
+
+
+def _normalise(written: str) -> tuple[str, str, str, str, str] | None:
+    """(url, display, host, path, query); host is "" for mailto:."""
+    u = written.strip()
+    if u[:7].lower() == "mailto:":
+        addr = _OBFUSCATED_AT.sub("@", u[7:]).replace(" ", "")
+        if "@" not in addr.split("?", 1)[0]:
+            return None
+        return "mailto:" + addr, unquote(addr.split("?", 1)[0]), "", "", ""
+    if u[:4].lower() == "www.":
+        u = "http://" + u
+    if "://" not in u:
+        return None
+    if "(a)" in u:  # HyperKitty writes an "@" as "(a)" in message bodies, URLs included
+        u = _HYPERKITTY_AT.sub("@", u)
+    for _ in range(3):
+        scheme, netloc, path, query, fragment = _split(u)
+        userinfo, host, port = _host_of(netloc)
+        host = host.lower().rstrip(".")
+        target = _redirect_target(host, path, query)
+        if target is None:
+            break
+        u = target
+    scheme = scheme.lower()
+    if scheme not in _SCHEMES or not host or not any(c.isalnum() for c in host):
+        return None
+    ascii_host, unicode_host = _idn(host)
+    if _HOST_OK.fullmatch(ascii_host) is None:
+        return None  # no host name a resolver would accept: prose glued to a scheme
+    auth = userinfo + "@" if userinfo else ""
+    query = _drop_tracking(query)
+    url = f"{scheme}://{auth}{ascii_host}{port}{path}"
+    display = unicode_host + port + (_unquote(path) if path != "/" else "")
+    if query:
+        url += "?" + query
+        display += "?" + _unquote(query)
+    if fragment:
+        url += "#" + fragment
+        display += "#" + _unquote(fragment)
+    return url, display, ascii_host, path, query
+
+
+def _unquote(s: str) -> str:
+    return unquote(s, errors="replace") if "%" in s else s
+
+
+def _idn(host: str) -> tuple[str, str]:
+    """(ASCII host for fetching, unicode host for reading)."""
+    if host.isascii():
+        if "xn--" not in host:
+            return host, host
+        try:
+            return host, host.encode("ascii").decode("idna")
+        except UnicodeError:
+            return host, host
+    try:
+        return host.encode("idna").decode("ascii"), host
+    except UnicodeError:
+        return host, host
+
+
+def _redirect_target(host: str, path: str, query: str) -> str | None:
+    """The real URL inside an Outlook safelinks or Google redirect, if this is one."""
+    if host.endswith("safelinks.protection.outlook.com"):
+        keys: tuple[str, ...] = ("url",)
+    elif host in ("www.google.com", "google.com") and path == "/url":
+        keys = ("q", "url")
+    else:
+        return None
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    for key in keys:
+        target = params.get(key, "")
+        if target.lower().startswith(("http://", "https://")):
+            return target
+    return None
+
+
+def _drop_tracking(query: str) -> str:
+    if not query or ("utm_" not in query and "=" not in query):
+        return query
+    kept = []
+    for pair in query.split("&"):
+        key = pair.split("=", 1)[0].lower()
+        if key.startswith("utm_") or key in _TRACKING:
+            continue
+        kept.append(pair)
+    return "&".join(kept)
+
+
+# --- kinds and boilerplate --------------------------------------------------------------------
+
+_WIKI_FAMILIES = frozenset((
+    "wikipedia.org", "wiktionary.org", "wikibooks.org", "wikinews.org", "wikiquote.org",
+    "wikisource.org", "wikiversity.org", "wikivoyage.org", "wikimedia.org", "wikidata.org",
+    "mediawiki.org", "wikimediafoundation.org", "wikispecies.org", "wikifunctions.org"))
+_SOCIAL = frozenset((
+    "twitter.com", "x.com", "facebook.com", "fb.com", "fb.me", "instagram.com", "youtube.com",
+    "youtu.be", "linkedin.com", "mastodon.social", "wikimedia.social", "t.me", "telegram.me",
+    "tiktok.com", "vimeo.com", "reddit.com", "flickr.com", "threads.net", "bsky.app", "t.co",
+    "meetup.com", "vk.com", "weibo.com"))
+_DOC_HOSTS = frozenset(("docs.google.com", "drive.google.com", "dropbox.com", "box.com",
+                        "onedrive.live.com", "1drv.ms", "slideshare.net", "scribd.com"))
+_DOC_EXT = (".pdf", ".doc", ".docx", ".odt", ".ods", ".odp", ".xls", ".xlsx", ".ppt", ".pptx",
+            ".rtf", ".csv", ".epub")
+_BLOG_HOSTS = frozenset(("diff.wikimedia.org", "blog.wikimedia.org", "medium.com",
+                         "wordpress.com", "blogspot.com", "substack.com"))
+_LIST_HOSTS = frozenset(("mail-archive.com", "marc.info", "groups.google.com", "gmane.org"))
+_LIST_PATHS = ("/pipermail/", "/mailman/", "/hyperkitty/", "/postorius/")
+
+
+def link_kind(url: str) -> tuple[LinkKind, str | None, str | None]:
+    """(kind, wiki project, decoded wiki title) of a normalised URL."""
+    if url.startswith("mailto:"):
+        return LinkKind.CONTACT, None, None
+    if "://" not in url:
+        return LinkKind.OTHER, None, None
+    _, netloc, path, query, _ = _split(url)
+    return _kind_of(_host_of(netloc)[1].lower(), path, query)
+
+
+def _kind_of(host: str, path: str, query: str) -> tuple[LinkKind, str | None, str | None]:
+    labels = host.split(".")
+    suffixes = {".".join(labels[i:]) for i in range(len(labels) - 1)}
+    lpath = path.lower()
+    if suffixes & _WIKI_FAMILIES and not host.startswith(("lists.", "phabricator.")):
+        title = None
+        if path.startswith("/wiki/"):
+            title = path[6:]
+        elif lpath.startswith("/w/index.php"):
+            title = dict(parse_qsl(query)).get("title")
+        if title:
+            title = unquote(title, errors="replace").replace("_", " ").strip()
+            return LinkKind.WIKI, _project(labels), title or None
+    if suffixes & _BLOG_HOSTS or host.startswith("blog.") or "/blog/" in lpath:
+        return LinkKind.BLOG, None, None
+    if host.startswith(("phabricator.", "phab.", "bugzilla.")):
+        return LinkKind.PHABRICATOR, None, None
+    if host.startswith("lists.") or suffixes & _LIST_HOSTS or any(p in lpath for p in _LIST_PATHS):
+        return LinkKind.MAILING_LIST, None, None
+    if suffixes & _SOCIAL or host.startswith(("mastodon.", "social.")):
+        return LinkKind.SOCIAL, None, None
+    if (suffixes & _DOC_HOSTS or lpath.endswith(_DOC_EXT) or "etherpad" in host
+            or host.startswith("pad.")):
+        return LinkKind.DOCUMENT, None, None
+    return LinkKind.OTHER, None, None
+
+
+def _project(labels: list[str]) -> str:
+    """"en.m.wikipedia.org" -> "en.wikipedia", "www.wikidata.org" -> "wikidata"."""
+    kept = [x for x in labels if x not in ("www", "m")]
+    if kept and kept[-1] == "org":
+        kept = kept[:-1]
+    return ".".join(kept)
+
+
+_BOILER_PATHS = ("/mailman/listinfo/", "/mailman/options/", "/postorius/lists/",
+                 "mailing_lists/guidelines", "unsubscribe")
+
+
+def is_boilerplate_url(url: str) -> bool:
+    """List machinery: listinfo/Postorius pages, guidelines, unsubscribe, scrubbed attachments."""
+    low = url.lower()
+    if low.startswith("mailto:"):
+        addr = low[7:]
+        return ("unsubscribe" in addr or "-request@" in addr or "-leave@" in addr
+                or "-owner@" in addr)
+    if any(p in low for p in _BOILER_PATHS):
+        return True
+    if "/pipermail/" in low and "/attachments/" in low:
+        return True
+    # HyperKitty: /hyperkitty/list/L/message/H/attachment/N/name
+    return "/hyperkitty/" in low and "/attachment/" in low
+
+
+# --- HTML parts -------------------------------------------------------------------------------
+
+# An opening <a> tag with its href (quoted or not). Every repetition is bounded, so a broken
+# tag costs at most a few thousand characters of look-ahead.
+_A_TAG = re.compile(r"""<a\s[^>]{0,2000}?\bhref\s*=\s*(?:"([^"]{0,8000})"|'([^']{0,8000})'"""
+                    r"""|([^\s>"']{1,8000}))[^>]{0,2000}>""", re.IGNORECASE)
+_A_OPEN = re.compile(r"<a\s[^>]{0,2000}?\bhref\s*=", re.IGNORECASE)
+_A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
+_BLOCKQUOTE = re.compile(r"<(/?)blockquote\b", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_WEB = ("http://", "https://", "mailto:", "www.", "ftp://")
+
+
+def _html_links(html: str, base: int, known: frozenset[str] = frozenset()) -> list[Link]:
+    """`<a href>` targets with their anchor text; positions follow the text's.
+
+    Well-formed anchors (what mail clients write) are read by one bounded scan, which is
+    what lets ingest keep its pace; when some `<a` tag does not read that way, the whole
+    part goes through beautifulsoup4 instead. An anchor whose URL is `known` (found in the
+    text already) and whose text is the URL itself adds nothing and is skipped.
+    """
+    anchors = _scan_anchors(html)
+    if anchors is None:
+        anchors = _soup_anchors(html)
+    out: list[Link] = []
+    for i, (href, anchor, quoted) in enumerate(anchors):
+        href = _trim(" ".join(href.split()))  # sloppy linkifiers take a closing ">" along
+        if not href.lower().startswith(_WEB):
+            continue
+        if not href.lower().startswith("mailto:"):
+            href = href.replace(" ", "%20")
+        info = _url_info(href)
+        if info is None:
+            continue
+        url, display, kind, project, title, boiler = info
+        anchor = _clean(anchor)
+        if anchor and (anchor in (href, display, url) or anchor.lower().startswith(_WEB)
+                       and _url_info(_trim(anchor)) is not None):
+            anchor = ""
+        if not anchor and url in known:
+            continue
+        out.append(Link(url=url, raw=href, display=display, label=anchor, position=base + i,
+                        kind=kind, boilerplate=boiler, quoted=quoted,
+                        truncated=_is_truncated(href), project=project, title=title))
+    return out
+
+
+def _scan_anchors(html: str) -> list[tuple[str, str, bool]] | None:
+    """(href, anchor text, inside a blockquote) of each anchor; None if some tag defeats it."""
+    from html import unescape
+
+    opened = _A_OPEN.findall(html)
+    if not opened:
+        return []
+    tags = list(_A_TAG.finditer(html))
+    if len(tags) != len(opened):
+        return None
+    opens: list[int] = []
+    closes: list[int] = []
+    for q in _BLOCKQUOTE.finditer(html):
+        (closes if q.group(1) else opens).append(q.start())
+    out = []
+    for m in tags:
+        href = m.group(1) or m.group(2) or m.group(3) or ""
+        if "&" in href:
+            href = unescape(href)
+        close = _A_CLOSE.search(html, m.end(), m.end() + 4000)
+        inner = html[m.end():close.start()] if close else ""
+        text = unescape(_TAG.sub(" ", inner)) if "<" in inner or "&" in inner else inner
+        depth = bisect_left(opens, m.start()) - bisect_left(closes, m.start()) if opens else 0
+        out.append((href, text, depth > 0))
+    return out
+
+
+def _soup_anchors(html: str) -> list[tuple[str, str, bool]]:
+    from bs4 import BeautifulSoup  # only malformed HTML parts pay for the tree
+
+    soup = BeautifulSoup(html, "html.parser")
+    return [(str(a.get("href", "")), a.get_text(" ", strip=True),
+             a.find_parent("blockquote") is not None)
+            for a in soup.find_all("a", href=True)]
+
+
+# --- merging and repair -----------------------------------------------------------------------
+
+def _merge(links: list[Link]) -> list[Link]:
+    """One link per URL: first position wins, labels combined, flags from every sighting."""
+    by_url: dict[str, int] = {}
+    out: list[Link] = []
+    for lk in links:  # already in position order: extra sources come after the text
+        key = lk.url.lower() if lk.url.startswith("mailto:") else lk.url
+        at = by_url.get(key)
+        if at is None:
+            by_url[key] = len(out)
+            out.append(lk)
+            continue
+        first = out[at]
+        label = first.label
+        if lk.label and lk.label not in label:
+            label = f"{label} / {lk.label}" if label else lk.label
+        ref = first.ref if first.ref is not None else lk.ref
+        boiler = first.boilerplate and lk.boilerplate
+        quoted = first.quoted and lk.quoted
+        if (label, ref, boiler, quoted) != (first.label, first.ref, first.boilerplate,
+                                            first.quoted):
+            out[at] = replace(first, label=label, ref=ref, boilerplate=boiler, quoted=quoted)
+    return out
+
+
+def _stem(url: str) -> str:
+    """A truncated URL without its cut marker: what a complete copy must start with."""
+    if url.endswith("…"):
+        return url[:-1]
+    if url.endswith("..."):
+        return url[:-3]
+    return _PARTIAL_ESCAPE.sub("", url)
+
+
+def repair_truncated(links: Sequence[Link], others: Iterable[Link]) -> tuple[Link, ...]:
+    """Replace each truncated link by the one complete link among `others` that extends it.
+
+    `others` are links from another copy of the message or thread. A stem that several
+    different complete URLs extend is ambiguous and stays flagged, unless one of them carries
+    the same footnote number.
+    """
+    if not any(lk.truncated for lk in links):
+        return tuple(links)
+    complete = sorted({o.url: o for o in others if not o.truncated}.items())
+    keys = [k for k, _ in complete]
+    out: list[Link] = []
+    for lk in links:
+        if not lk.truncated:
+            out.append(lk)
+            continue
+        stem = _stem(lk.url)
+        i = bisect_left(keys, stem)
+        cands = []
+        while i < len(keys) and keys[i].startswith(stem) and len(cands) < 50:
+            if len(keys[i]) > len(stem):
+                cands.append(complete[i][1])
+            i += 1
+        if len(cands) > 1 and lk.ref is not None:
+            same = [c for c in cands if c.ref == lk.ref]
+            cands = same if len(same) == 1 else cands
+        if len(cands) != 1 or len(stem) < 10:
+            out.append(lk)
+            continue
+        best = cands[0]
+        out.append(replace(lk, url=best.url, display=best.display, truncated=False,
+                           kind=best.kind, project=best.project, title=best.title,
+                           label=lk.label or best.label))
+    return tuple(out)
