@@ -33,42 +33,372 @@ def _print_json(obj: Any) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest local archives (format sniffed from content) into the store."""
-    raise DigestError("ingest: not built yet")
+    from .ingest import default_rules, ingest_paths
+    from .store import open_store
+
+    settings = _settings(args)
+    rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
+    store = open_store(_ingest_store_url(settings.store))
+    bar = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" messages", file=sys.stderr, dynamic_ncols=True, leave=False)
+    try:
+        summary = ingest_paths(args.paths, store, list_name=args.list_name,
+                               workers=args.workers, rules=rules,
+                               progress=(lambda n: bar.update(n - bar.n)) if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+        store.close()
+    shown = 20
+    for defect in summary.defects[:shown]:
+        print(f"digest: {defect}", file=sys.stderr)
+    if len(summary.defects) > shown:
+        print(f"digest: ... and {len(summary.defects) - shown} more (digest stats --defects)",
+              file=sys.stderr)
+    if summary.conflicts:
+        print(f"digest: {summary.conflicts} messages share a Message-ID with a different stored "
+              f"message; both kept (e.g. digest show '{summary.conflict_keys[0]}')",
+              file=sys.stderr)
+    print(summary.line())
+    return 0 if summary.messages else 1
+
+
+def _ingest_store_url(url: str) -> str:
+    """A SQLite path gets its folder created, so a first ingest just works."""
+    if "://" not in url or url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        folder = Path(url.removeprefix("sqlite:///")).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DigestError(f"{folder}: cannot create the store's folder: "
+                              f"{exc.strerror or exc}") from None
+    return url
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Counts by list and month; with --defects, every recorded defect."""
-    raise DigestError("stats: not built yet")
+    from .store import open_store
+
+    store = open_store(_settings(args).store)
+    try:
+        stats = store.stats()
+        defects = store.defects() if args.defects else []
+    finally:
+        store.close()
+    if args.json:
+        if args.defects:
+            stats = {**stats, "defect_list": [
+                {"line": str(d), "kind": d.kind, "detail": d.detail, "source": d.source,
+                 "index": d.index, "offset": d.offset, "message_id": d.message_id}
+                for d in defects]}
+        _print_json(stats)
+        return 0
+    if args.defects:
+        for defect in defects:
+            print(defect)
+        return 0
+    print(_stats_table(stats))
+    return 0
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _stats_table(stats: dict) -> str:
+    """Totals, then per list one row per year with a column per month."""
+    lines = [f"{stats['messages']} messages in {stats['threads']} threads, {stats['links']} links, "
+             f"{stats['partnership']} partnership announcements, {stats['defects']} defects"
+             + (f", {stats['conflicts']} Message-ID conflicts" if stats.get("conflicts") else "")]
+    for name, entry in sorted(stats["lists"].items()):
+        lines += ["", f"{name}: {entry['messages']} messages in {entry['threads']} threads",
+                  "  year " + "".join(f"{m:>6}" for m in _MONTHS) + "   total"]
+        years: dict[str, list[int]] = {}
+        undated = 0
+        for month, count in entry["months"].items():
+            if len(month) == 7 and month[4] == "-":
+                years.setdefault(month[:4], [0] * 12)[int(month[5:]) - 1] += count
+            else:
+                undated += count
+        for year, counts in sorted(years.items()):
+            cells = "".join(f"{c or '.':>6}" for c in counts)
+            lines.append(f"  {year}{cells}{sum(counts):>8}")
+        if undated:
+            lines.append(f"  undated: {undated}")
+    return "\n".join(lines)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     """One stored message with its parts, links and verdict."""
-    raise DigestError("show: not built yet")
+    from dataclasses import asdict
+
+    from .store import open_store
+
+    store = open_store(_settings(args).store)
+    try:
+        record = store.get(args.ident)
+        thread_size = len(store.thread(record.thread_id)) if record else 0
+    finally:
+        store.close()
+    if record is None:
+        raise DigestError(f"{args.ident}: no such message in the store (try a Message-ID, "
+                          f"a Message-ID-Hash or an archive URL)")
+    if args.json:
+        _print_json({**asdict(record), "thread_size": thread_size})
+    else:
+        sys.stdout.write(_show_text(record, thread_size, args.full))
+    return 0
+
+
+def _show_text(record: Any, thread_size: int, full: bool) -> str:
+    """A stored message as a reader wants it: headers, where it lives, its parts, links, verdict."""
+    m = record.message
+    out = [f"Message-ID:   <{m.message_id}>" if m.message_id else f"Key:          {m.key}",
+           f"Hash:         {m.msgid_hash}",
+           f"Subject:      {m.subject}",
+           f"From:         {m.from_name} <{m.from_addr}>"
+           + ("  (obfuscated in the archive)" if m.obfuscated else ""),
+           f"Date:         {m.date.strftime('%Y-%m-%d %H:%M:%S UTC') if m.date else 'unknown'}",
+           f"Lists:        {', '.join(m.lists) or '-'}"]
+    if m.key != m.message_id:
+        out.append(f"Stored as:    {m.key}")
+    for n, url in enumerate(record.archive_urls):
+        out.append(f"{'Archive:' if n == 0 else '':<14}{url}")
+    if m.in_reply_to:
+        out.append(f"In-Reply-To:  <{m.in_reply_to}>")
+    if m.references:
+        out.append(f"References:   {len(m.references)} messages")
+    out.append(f"Thread:       {record.thread_id} ({thread_size} messages, "
+               f"{record.replies} after this one)")
+    for a in m.attachments:
+        where = f" {a.url}" if a.url else ""
+        out.append(f"Attachment:   {a.filename or '(unnamed)'} ({a.content_type}, "
+                   f"{a.size} bytes){where}")
+    for d in m.defects:
+        out.append(f"Defect:       {d.kind}: {d.detail}")
+    out += ["", m.new_text.rstrip(), ""]
+    for name, text in (("quoted text", m.quoted_text), ("signature", m.signature),
+                       ("footer", m.footer)):
+        if not text:
+            continue
+        size = f"{len(text.splitlines())} lines, {len(text)} characters"
+        if full or name == "signature":
+            out += [f"--- {name} ({size}) ---", text.rstrip(), ""]
+        else:
+            out.append(f"--- {name}: {size} (--full shows it) ---")
+    if m.html is not None:
+        out.append(f"--- HTML part: {len(m.html)} characters ---")
+    out.append("")
+    out.append(f"Links ({len(record.links)}):" if record.links else "Links: none")
+    for n, link in enumerate(record.links, 1):
+        flags = [f for f, on in (("boilerplate", link.boilerplate), ("quoted", link.quoted),
+                                 ("truncated", link.truncated)) if on]
+        ref = f" [{link.ref}]" if link.ref is not None else ""
+        label = f" \"{link.label}\"" if link.label else ""
+        flag_text = f" ({', '.join(flags)})" if flags else ""
+        out.append(f"  {n:>3}.{ref} {link.url}  {link.kind.value}{label}{flag_text}")
+    verdict = record.verdict
+    out.append("")
+    if verdict is None:
+        out.append("Verdict: none (not classified)")
+    else:
+        out.append(f"Verdict: {'partnership' if verdict.partnership else 'not a partnership'} "
+                   f"(score {verdict.score:.2f})")
+        out += [f"  {reason}" for reason in verdict.reasons]
+        if verdict.partners:
+            out.append(f"  partners: {', '.join(verdict.partners)}")
+    return "\n".join(out) + "\n"
 
 
 def cmd_links(args: argparse.Namespace) -> int:
     """Links of each message in an archive file, without storing."""
-    raise DigestError("links: not built yet")
+    from .links import extract_links
+    from .model import Defect
+    from .parse import parse_message
+    from .sources.local import read_path
+
+    for item in read_path(args.path):
+        if isinstance(item, Defect):
+            print(f"digest: warning: {item}", file=sys.stderr)
+            continue
+        message = parse_message(*item)
+        links = extract_links(message)
+        if args.json:
+            _print_json({"message_id": message.message_id, "subject": message.subject,
+                         "links": [{"url": lk.url, "display": lk.display, "label": lk.label,
+                                    "ref": lk.ref, "kind": lk.kind.value,
+                                    "boilerplate": lk.boilerplate, "quoted": lk.quoted,
+                                    "truncated": lk.truncated} for lk in links]})
+            continue
+        print(message.subject or f"<{message.message_id or message.key}>")
+        for n, lk in enumerate(links, 1):
+            flags = [f for f, on in (("boilerplate", lk.boilerplate), ("quoted", lk.quoted),
+                                     ("truncated", lk.truncated)) if on]
+            ref = f"[{lk.ref}] " if lk.ref is not None else ""
+            label = f" - {lk.label}" if lk.label else ""
+            extra = f" ({', '.join(flags)})" if flags else ""
+            print(f"  {n:>3}. {ref}{lk.url} [{lk.kind.value}]{label}{extra}")
+    return 0
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
     """Partnership verdicts of each message in an archive file, without storing."""
-    raise DigestError("classify: not built yet")
+    from .classify import classify, explain_lines, load_rules, verdict_json
+    from .model import Defect
+    from .parse import parse_message
+    from .sources.local import read_path
+
+    try:
+        from .links import extract_links
+    except ImportError:  # links are evidence, not a requirement
+        extract_links = None
+    settings = _settings(args)
+    rules = load_rules(settings.classify.rules or None, settings.classify.threshold)
+    for item in read_path(args.path):
+        if isinstance(item, Defect):
+            print(f"digest: warning: {item}", file=sys.stderr)
+            continue
+        message = parse_message(*item)
+        links = extract_links(message) if extract_links else ()
+        verdict = classify(message, links, rules)
+        subject = message.subject or "(no subject)"
+        if args.json:
+            _print_json({"message_id": message.message_id or message.key, "subject": subject,
+                         **verdict_json(verdict)})
+            continue
+        print(f"{verdict.score:.2f} {'yes' if verdict.partnership else 'no ':3} {subject}")
+        if args.explain:
+            for line in explain_lines(verdict):
+                print(line)
+            if verdict.partners:
+                print(f"    partners: {', '.join(verdict.partners)}")
+    return 0
+
+
+def _templates_dir(args: argparse.Namespace, settings: Settings) -> str | None:
+    """--templates, else the config's digest.templates (relative to the config file)."""
+    if args.templates:
+        return str(args.templates)
+    if not settings.digest.templates:
+        return None
+    from pathlib import Path
+
+    base = Path(settings.config_path).parent if settings.config_path else Path()
+    return str(base / settings.digest.templates)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build one period's digest in one format."""
-    raise DigestError("build: not built yet")
+    from pathlib import Path
+
+    from .compose import compose, entry_messages, parse_period
+    from .render import render
+    from .store import open_store
+
+    settings = _settings(args)
+    templates = _templates_dir(args, settings)
+    store = open_store(settings.store)
+    try:
+        period = parse_period(args.week, args.date_from, args.date_to, settings.digest.timezone,
+                              store, lists=settings.digest.lists)
+        digest = compose(store, period, settings.digest)
+        messages = entry_messages(store, digest) if args.format == "mime-digest" else None
+    finally:
+        store.close()
+    out = render(digest, args.format, settings=settings.digest, templates_dir=templates,
+                 messages=messages)
+    data = out if isinstance(out, bytes) else out.encode("utf-8")
+    if args.output:
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            raise DigestError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return 0
 
 
 def cmd_send(args: argparse.Namespace) -> int:
     """Build and deliver a period's digest to the configured recipients, exactly once."""
-    raise DigestError("send: not built yet")
+    from email import message_from_bytes, policy
+
+    from .compose import compose, parse_period
+    from .deliver import send
+    from .errors import DeliveryError
+    from .store import open_store
+
+    settings = _settings(args)
+    templates = _templates_dir(args, settings)
+    store = open_store(settings.store)
+    try:
+        period = parse_period(args.week, getattr(args, "date_from", None),
+                              getattr(args, "date_to", None), settings.digest.timezone, store,
+                              lists=settings.digest.lists)
+        digest = compose(store, period, settings.digest)
+        report = send(digest, store, settings, dry_run=args.dry_run, templates_dir=templates,
+                      on_result=lambda rcpt, outcome: print(f"{rcpt}: {outcome}",
+                                                            file=sys.stderr))
+    finally:
+        store.close()
+    if args.dry_run and report.message:
+        for rcpt in report.would_send:
+            print(f"would send to {rcpt}")
+        for rcpt, state in report.already:
+            print(f"already {state}: {rcpt}")
+        mail = message_from_bytes(report.message, policy=policy.default)
+        print()
+        for name, value in mail.items():
+            if name.lower() not in ("content-type", "mime-version", "content-transfer-encoding"):
+                print(f"{name}: {value}")
+        body = mail.get_body(("plain",))
+        print()
+        print(body.get_content() if body is not None else "", end="")
+    print(f"{digest.period}: {report.summary()}")
+    if report.failed or report.deferred:
+        first = (report.failed or report.deferred)[0][1]
+        raise DeliveryError(f"{digest.period}: not delivered to every recipient ({first})")
+    return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Fetch new parts of the configured remote archives, then ingest them."""
-    raise DigestError("sync: not built yet")
+    from .store import open_store
+    from .sync import selected, sync
+
+    settings = _settings(args)
+    selected(settings, args.list_name)   # a config mistake is reported before the store opens
+    show_bars = not args.no_progress and sys.stderr.isatty()
+
+    def bar(label: str) -> Any:
+        """A tqdm bar per list, fed the list's running count of messages."""
+        from tqdm import tqdm
+
+        t = tqdm(desc=label, unit=" messages", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+        class Report:
+            def __call__(self, done: int) -> None:
+                t.update(max(0, done - t.n))
+
+            def close(self) -> None:
+                t.close()
+
+        return Report()
+
+    store = open_store(_ingest_store_url(settings.store))
+    try:
+        summaries = sync(settings, store, list_name=args.list_name, offline=args.offline,
+                         with_html=args.with_html, progress_factory=bar if show_bars else None)
+    finally:
+        store.close()
+    for summary in summaries:
+        print(summary.line())
+    return 1 if summaries and all(s.error for s in summaries) else 0
 
 
 # --- parser ---------------------------------------------------------------------------------
@@ -106,6 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ident", metavar="MESSAGE-ID",
                    help="Message-ID, Message-ID-Hash or archive URL")
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--full", action="store_true",
+                   help="also print the quoted text and the list footer")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("links", help="links of each message in an archive, without storing")

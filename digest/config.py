@@ -56,6 +56,7 @@ class ListSource:
     kind: str                      # "hyperkitty", "pipermail", "mbox-url"
     url: str
     since: str = ""                # ISO date
+    enabled: bool = True           # false: kept for `digest sync --list NAME` only (fallbacks)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ def load_settings(config: str | None = None, store: str | None = None,
         src = _section(ListSource, item, f"lists[{i}]", where)
         if src.kind not in ("hyperkitty", "pipermail", "mbox-url"):
             raise ConfigError(f"{where}: lists[{i}].kind must be hyperkitty, pipermail or mbox-url")
+        if not isinstance(src.enabled, bool):
+            raise ConfigError(f"{where}: lists[{i}].enabled must be true or false")
         lists.append(src)
     store_url = store or env.get("DIGEST_STORE") or str(data.get("store", "")) or str(
         default_data_dir(env) / "digest.sqlite3")
