@@ -17,16 +17,20 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	mkdir -p var
-	$(BIN)/digest --store $(STORE) ingest archives/*
-	$(BIN)/digest --store $(STORE) stats
+	$(BIN)/digest --store $(STORE) ingest --no-progress archives/*
+	@echo
+	$(BIN)/digest --store $(STORE) build --week latest
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --compare-mu
+	$(BIN)/python bench/parse_speed.py
 	$(BIN)/python bench/links_eval.py
+	$(BIN)/python bench/links_speed.py
 	$(BIN)/python bench/classify_eval.py
+	$(BIN)/python bench/digest_build.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

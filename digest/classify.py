@@ -926,6 +926,8 @@ def _names(raw: str, comp: _Compiled, explicit: bool) -> list[str]:
         name = " ".join(words).strip(" .,;:'’\"-")
         if len(name) < 2 or not any(c.isupper() for c in name):
             continue
+        if name[:2].lower() in ("d'", "d’"):  # an elided "de": the tail of a longer name
+            continue
         key = fold(name)
         if comp.movement is not None and comp.movement.search(key):
             continue

@@ -484,3 +484,11 @@ def test_dev_corpus_precision_and_recall() -> None:
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     print(f"dev corpus: precision {precision:.3f} recall {recall:.3f}")
     assert precision >= 0.85 and recall >= 0.85
+
+
+def test_the_elided_tail_of_a_longer_name_is_not_taken_for_the_partner() -> None:
+    # "l'Institut du patrimoine ouvert d'Exemplie": lowercase words break the capitalised run,
+    # and what is left after "d'" is only the end of the name, not an organisation.
+    names = find_partners("Wikimédia France et l’Institut du patrimoine ouvert d’Exemplie "
+                          "signent un partenariat", "")
+    assert not any(n.startswith(("d’", "d'")) for n in names)
