@@ -1,0 +1,39 @@
+"""Every command and every option of `digest` is documented in the README (as sqlite-utils does),
+and the architecture document names every module of the package."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from digest.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("name", sorted(subcommands()))
+def test_every_command_is_in_the_readme(name):
+    assert f"digest {name}" in README
+
+
+@pytest.mark.parametrize("name, option", sorted(
+    (name, opt) for name, sub in subcommands().items() for action in sub._actions
+    for opt in action.option_strings if opt.startswith("--") and opt != "--help"))
+def test_every_option_is_in_the_readme(name, option):
+    assert option in README, f"digest {name} {option} is not documented in README.md"
+
+
+@pytest.mark.parametrize("module", sorted(
+    str(p.relative_to(ROOT / "digest")) for p in (ROOT / "digest").rglob("*.py")
+    if p.name != "__init__.py"))
+def test_every_module_is_in_the_architecture_document(module):
+    assert Path(module).name in ARCHITECTURE
