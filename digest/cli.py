@@ -106,16 +106,24 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _stats_table(stats: dict) -> str:
     """Totals, then per list one row per year with a column per month."""
-    lines = [f"{stats['messages']} messages in {stats['threads']} threads, {stats['links']} links, "
-             f"{stats['partnership']} partnership announcements, {stats['defects']} defects"
-             + (f", {stats['conflicts']} Message-ID conflicts" if stats.get("conflicts") else "")]
+    lines = [f"{_count(stats['messages'], 'message')} in {_count(stats['threads'], 'thread')}, "
+             f"{_count(stats['links'], 'link')}, "
+             f"{_count(stats['partnership'], 'partnership announcement')}, "
+             f"{_count(stats['defects'], 'defect')}"
+             + (f", {_count(stats['conflicts'], 'Message-ID conflict')}"
+                if stats.get("conflicts") else "")]
     for name, entry in sorted(stats["lists"].items()):
-        lines += ["", f"{name}: {entry['messages']} messages in {entry['threads']} threads",
+        lines += ["", f"{name}: {_count(entry['messages'], 'message')} in "
+                      f"{_count(entry['threads'], 'thread')}",
                   "  year " + "".join(f"{m:>6}" for m in _MONTHS) + "   total"]
         years: dict[str, list[int]] = {}
         undated = 0
