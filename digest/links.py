@@ -653,9 +653,19 @@ def _last_clause(line: str) -> str:
     return _clean(" ".join(words[-14:]))
 
 
+# Words that join a label to the sentence rather than name the page: "and the blog post here".
+_LEAD_FILLER = re.compile(r"^(?:(?:and|or|but|plus|also|see|et|und|y)\s+)+", re.I)
+_TAIL_FILLER = re.compile(r"(?:\s+(?:is|are|can be (?:found|read|seen)|is available|are available))?"
+                          r"\s+(?:here|below|at|on|in|via|from)$", re.I)
+
+
 def _clean(label: str) -> str:
     label = " ".join(label.replace("*", " ").split())
-    return label.strip(" _-–—:,;(\"'").rstrip(".")[:200]
+    label = label.strip(" _-–—:,;(\"'").rstrip(".")
+    trimmed = _TAIL_FILLER.sub("", _LEAD_FILLER.sub("", label))
+    if trimmed.lower() in ("here", "below", "this", "link"):
+        return ""
+    return (trimmed if len(trimmed) >= 3 else label)[:200]
 
 
 # --- normalisation ----------------------------------------------------------------------------

@@ -175,7 +175,7 @@ def test_footnote_lists_in_three_styles_keep_their_numbers_and_take_labels_from_
     assert [(lk.ref, lk.label) for lk in links] == [
         (1, "We signed an agreement with the national archives"),
         (2, "The programme page"),
-        (3, "and the evaluation report"),
+        (3, "the evaluation report"),
     ]
     assert links[2].kind is LinkKind.DOCUMENT
 
@@ -184,7 +184,7 @@ def test_a_numbered_reference_list_counts_as_footnotes_when_the_text_has_markers
     text = "Start on meta[1] and submit banners[2].\n\n1. http://meta.wikimedia.org/wiki/A\n" \
            "2. http://meta.wikimedia.org/wiki/B\n"
     assert [(lk.ref, lk.label) for lk in extract_from_text(text)] == [
-        (1, "Start on meta"), (2, "and submit banners")]
+        (1, "Start on meta"), (2, "submit banners")]
     assert extract_from_text("Steps:\n1. http://example.org/a\n")[0].ref is None
 
 
@@ -563,7 +563,7 @@ def test_a_footnote_marker_alone_on_its_line_numbers_the_url_below_it():
             "[3]\n<https://blog.wikimedia.org/2017/05/16/free-access/?utm_source=\n"
             "announce&utm_medium=email>\n")
     lk = only(text)
-    assert (lk.ref, lk.label) == (3, "The blog post has more background here")
+    assert (lk.ref, lk.label) == (3, "The blog post has more background")
     assert lk.url == "https://blog.wikimedia.org/2017/05/16/free-access/"
 
 
@@ -580,3 +580,13 @@ def test_an_angle_bracket_never_closed_before_a_blank_line_marks_a_cut_off_link(
     lk = only(text)
     assert lk.truncated and lk.ref == 2
     assert not only("See <https://example.org/a> now\n\n").truncated
+
+
+def test_a_label_drops_the_words_that_only_join_it_to_the_sentence() -> None:
+    text = ("The partner's page is on Meta [1], and the blog post with more background is "
+            "here [2]. See here [3].\n\n"
+            "[1] https://meta.wikimedia.org/wiki/Partner\n[2] https://diff.wikimedia.org/p\n"
+            "[3] https://example.org/x\n")
+    labels = {lk.ref: lk.label for lk in extract_from_text(text)}
+    assert labels[2] == "the blog post with more background"
+    assert labels[3] == ""
