@@ -47,7 +47,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         summary = ingest_paths(args.paths, store, list_name=args.list_name,
                                workers=args.workers, rules=rules,
-                               progress=(lambda n: bar.update(n - bar.n)) if bar else None)
+                               progress=(lambda n: bar.update(n - bar.n)) if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
