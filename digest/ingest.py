@@ -32,6 +32,7 @@ PENDING_PER_WORKER = 4          # chunks in flight per worker: bounds memory
 
 Item = tuple[bytes, SourceHints] | Defect
 Progress = Callable[[int], Any]  # called with the number of messages done so far
+Prepare = Callable[[Ingested], Any]  # a store's pure `prepare`: Ingested -> rows it writes
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*<?([^>\s]+)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -101,10 +102,22 @@ def _process_one(raw: bytes, hints: SourceHints, rules: Any) -> Ingested | Defec
         return _failure(raw, hints, "processing-error", f"{type(exc).__name__}: {exc}")
 
 
-def _process_chunk(chunk: list[Item], rules: Any) -> list[Ingested | Defect]:
+def _process_chunk(chunk: list[Item], rules: Any, prepare: Prepare | None = None) -> list[Any]:
     """A worker's task. Source defects ride along in the chunk so that they are recorded in
-    the order they were found."""
-    return [item if isinstance(item, Defect) else _process_one(*item, rules) for item in chunk]
+    the order they were found. With the store's `prepare`, results go back as its rows."""
+    results = [item if isinstance(item, Defect) else _process_one(*item, rules)
+               for item in chunk]
+    if prepare is None:
+        return results
+    return [item if isinstance(item, Defect) else _prepare_one(item, prepare)
+            for item in results]
+
+
+def _prepare_one(item: Ingested, prepare: Prepare) -> Any:
+    try:
+        return prepare(item)
+    except Exception:  # noqa: BLE001 - the store then prepares it itself, and says what fails
+        return item
 
 
 def _failure(raw: bytes, hints: SourceHints, kind: str, detail: str) -> Defect:
@@ -169,10 +182,12 @@ class _Pipeline:
         self.pending: deque[tuple[Future[list[Ingested | Defect]] | None, list[Item]]] = deque()
         self.chunk: list[Item] = []
         self.chunk_bytes = 0
-        self.batch: list[Ingested] = []
+        self.batch: list[Any] = []  # Ingested, or rows from the store's prepare
         self.batch_defects: list[Defect] = []
         self.done = 0
         self.writer = _Writer(store, summary)
+        # a store that can take its rows ready-made has them made by the workers
+        self.prepare: Prepare | None = getattr(store, "prepare", None)
 
     def __enter__(self) -> _Pipeline:
         return self
@@ -212,7 +227,8 @@ class _Pipeline:
         if self.workers == 0:
             self.pending.append((None, chunk))
         else:
-            self.pending.append((self._pool().submit(_process_chunk, chunk, self.rules), chunk))
+            self.pending.append((self._pool().submit(_process_chunk, chunk, self.rules,
+                                                     self.prepare), chunk))
         while len(self.pending) > max(1, self.workers) * PENDING_PER_WORKER:
             self._collect()
 
@@ -226,7 +242,7 @@ class _Pipeline:
     def _collect(self) -> None:
         future, chunk = self.pending.popleft()
         if future is None:
-            results = _process_chunk(chunk, self.rules)
+            results = _process_chunk(chunk, self.rules, self.prepare)
         else:
             try:
                 results = future.result()
@@ -252,7 +268,8 @@ class _Pipeline:
             raw, hints = item
             self._restart_pool()
             try:
-                results.extend(self._pool().submit(_process_chunk, [item], self.rules).result())
+                results.extend(self._pool().submit(_process_chunk, [item], self.rules,
+                                                   self.prepare).result())
             except BrokenProcessPool:
                 results.append(_failure(raw, hints, "worker-crashed",
                                         "processing this message killed its worker process"))
@@ -264,10 +281,13 @@ class _Pipeline:
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None
 
-    def _message(self, item: Ingested) -> None:
+    def _message(self, item: Any) -> None:
+        """`item` is an Ingested, or what the store's `prepare` made of one (it has the
+        message's `lists` and `defects` too)."""
         self.summary.messages += 1
-        self.summary.lists.update(item.message.lists)
-        for defect in item.message.defects:
+        source = item.message if isinstance(item, Ingested) else item
+        self.summary.lists.update(source.lists)
+        for defect in source.defects:
             self._defect(defect)
         self.batch.append(item)
         if len(self.batch) >= BATCH_MESSAGES:
@@ -290,13 +310,13 @@ class _Writer:
 
     def __init__(self, store: Store, summary: IngestSummary) -> None:
         self.store, self.summary = store, summary
-        self.queue: queue.Queue[tuple[list[Ingested], list[Defect]] | None] = queue.Queue(1)
+        self.queue: queue.Queue[tuple[list[Any], list[Defect]] | None] = queue.Queue(1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="digest-ingest-writer",
                                        daemon=True)
         self.thread.start()
 
-    def put(self, batch: list[Ingested], defects: list[Defect]) -> None:
+    def put(self, batch: list[Any], defects: list[Defect]) -> None:
         self._raise()
         self.queue.put((batch, defects))
 

@@ -358,3 +358,84 @@ def test_a_truncated_link_is_repaired_from_a_complete_one_in_the_thread(store, o
     store.add([root, reply] if order == "cut first" else [reply, root])
     (repaired,) = store.get("t-root@example.org").links
     assert repaired.url == WHOLE and repaired.truncated is False
+
+
+# --- prepared rows: what ingest workers hand the store ------------------------------------------
+
+def _everything(store: SQLiteStore) -> list:
+    """Every stored record and the full-text index's answers, to compare two stores by."""
+    records = [store.get(key) for key in store.keys()]
+    fts = store._db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH "
+                            "'partnership OR contest OR board' ORDER BY rowid").fetchall()
+    return [records, fts, store.stats()]
+
+
+def _mixed_batches() -> list[list[Ingested]]:
+    """New messages, a copy and a cross-post within one batch, a conflict, replies before and
+    after their root, a truncated link repaired from the thread: fast and slow paths mixed."""
+    root = msg("root@example.org", lists=("wikimediaannounce-l",),
+               archive_url="https://lists.example.org/msg/root/")
+    reply = msg("reply@example.org", subject="Re: Partnership with the Example Library",
+                when=T0 + timedelta(hours=2), in_reply_to="root@example.org",
+                text="Congratulations!")
+    early = msg("early@example.org", subject="Re: Partnership with the Example Library",
+                when=T0 + timedelta(hours=1), in_reply_to="root@example.org", text="Great news")
+    other = msg("root@example.org", subject="Photo contest results", text="Winners below.")
+    cut = (link(CUT, truncated=True, ref=1),)
+    whole = (link(WHOLE, ref=1), link("https://diff.wikimedia.org/2017/05/01/partners/"))
+    verdict = Verdict(True, 0.8, (Reason("announce-phrase", 0.5, "happy to announce", "new"),),
+                      ("Example Library",))
+    return [
+        [Ingested(early, cut), Ingested(root, whole, verdict),
+         Ingested(replace(root, lists=("wikimedia-l",)), whole, verdict),
+         Ingested(reply), Ingested(other, (), Verdict(False, 0.1))],
+        [Ingested(msg(f"board{i}@example.org", subject="Board minutes",
+                      when=T0 + timedelta(days=i)), whole) for i in range(3)]
+        + [Ingested(reply), Ingested(replace(root, lists=("wikimedia-l", "other-l")))],
+    ]
+
+
+def test_prepared_rows_build_the_same_store_as_the_objects(tmp_path):
+    pytest.importorskip("digest.links")
+    import pickle
+
+    from digest.store.sqlite import prepare
+
+    with SQLiteStore(tmp_path / "objects.sqlite3") as objects, \
+            SQLiteStore(tmp_path / "rows.sqlite3") as rows:
+        for batch in _mixed_batches():
+            expected = objects.add(batch)
+            # as a worker process sends them: pickled rows
+            got = rows.add(pickle.loads(pickle.dumps([prepare(item) for item in batch])))
+            assert got == expected
+        assert _everything(rows) == _everything(objects)
+        assert rows.get("early@example.org").links[0].url == WHOLE   # repaired in the batch
+        assert rows.get("root@example.org").message.lists == (
+            "wikimediaannounce-l", "wikimedia-l", "other-l")
+        assert rows.stats()["conflicts"] == 1
+
+
+def test_a_prepared_message_comes_back_equal_to_what_went_in(store):
+    from digest.store.sqlite import SQLiteStore as Store
+
+    message = msg("rows@example.org", lists=("wikimedia-l", "wikimedia-l", "other-l"),
+                  references=("a@example.org",), in_reply_to="a@example.org",
+                  attachments=(Attachment("a.pdf", "application/pdf", 10),),
+                  defects=(Defect("bad-date", "offset -0-200", "a.mbox", 12, 1, None),))
+    item = Ingested(message, (link("https://example.org/x", kind=LinkKind.DOCUMENT),),
+                    Verdict(False, 0.25, (Reason("r", -0.5, "e", "new"),)))
+    store.add([Store.prepare(item)])
+    record = store.get("rows@example.org")
+    assert record.message == replace(message, lists=("wikimedia-l", "other-l"))
+    assert (record.links, record.verdict) == (item.links, item.verdict)
+
+
+def test_a_message_id_equal_to_a_conflict_key_of_the_same_batch_is_a_copy_not_a_crash(store):
+    first = msg("same@example.org", subject="Board minutes", text="The board met.")
+    other = msg("same@example.org", subject="Photo contest", text="Winners below.")
+    odd_key = f"same@example.org#{other.content_hash[:12]}"   # what `other` is stored under
+    odd = msg(odd_key, subject="Third", text="A Message-ID with a hash sign.")
+    result = store.add([Ingested(first), Ingested(other), Ingested(odd)])
+    assert result.conflict_keys[0] == odd_key
+    assert (result.new, result.conflicts) == (1, 2)
+    assert store.stats()["messages"] == 3

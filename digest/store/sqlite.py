@@ -10,18 +10,20 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import StoreError
 from ..model import Attachment, Defect, Link, LinkKind, Message, Reason, Record, Verdict
 from .base import AddResult, Delivery, DeliveryState, Ingested
 from .merge import better_links, better_verdict, merge_message, repair_links, same_message
 
+PAGE_SIZE = 16384          # bytes, for new stores
+CHECKPOINT_PAGES = 2048    # WAL pages between automatic checkpoints (32 MiB of new stores)
 SUBJECT_WINDOW = timedelta(days=30)  # a reply without headers joins a same-subject thread this near
 _MAX_ANCESTORS = 200
 _MIGRATION_NAME = re.compile(r"^(\d+)_.*\.sql$")
@@ -30,6 +32,10 @@ _MESSAGE_COLUMNS = (
     "key", "message_id", "msgid_hash", "subject", "subject_norm", "from_name", "from_addr",
     "date", "ts", "in_reply_to", "refs", "text", "new_text", "quoted_text", "signature", "footer",
     "html", "archive_url", "content_hash", "obfuscated", "attachments", "defects")
+(_SUBJECT, _MSGID_HASH, _SUBJECT_NORM, _FROM_NAME, _TS, _IN_REPLY_TO, _NEW_TEXT, _QUOTED_TEXT,
+ _ARCHIVE_URL) = (_MESSAGE_COLUMNS.index(name) for name in (
+    "subject", "msgid_hash", "subject_norm", "from_name", "ts", "in_reply_to", "new_text",
+    "quoted_text", "archive_url"))
 _SELECT_MESSAGE = "SELECT " + ", ".join(_MESSAGE_COLUMNS) + ", thread_id, id FROM messages"
 _INSERT_MESSAGE = (f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}, thread_id) "
                    f"VALUES ({', '.join('?' * (len(_MESSAGE_COLUMNS) + 1))})")
@@ -41,6 +47,34 @@ _LINK_COLUMNS = ("msg", "idx", "position", "url", "raw", "display", "label", "re
                  "boilerplate", "quoted", "truncated", "project", "title")
 _INSERT_LINK = (f"INSERT INTO links ({', '.join(_LINK_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(_LINK_COLUMNS))})")
+_UPSERT_VERDICT = (
+    "INSERT INTO verdicts (msg, partnership, score, reasons, partners) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (msg) DO UPDATE SET partnership = excluded.partnership,"
+    " score = excluded.score, reasons = excluded.reasons, partners = excluded.partners")
+
+
+class Prepared(NamedTuple):
+    """One message as rows (see `prepare`): what ingest workers hand the writing process."""
+
+    key: str
+    row: tuple[Any, ...]                 # the messages row, in _MESSAGE_COLUMNS order
+    lists: tuple[str, ...]
+    links: tuple[tuple[Any, ...], ...]   # links rows without their message id
+    truncated: int                       # how many links the archive cut off
+    verdict: tuple[Any, ...] | None      # verdicts row without its message id
+    references: tuple[str, ...]
+    is_reply: bool
+    defects: tuple[Defect, ...]
+
+
+@dataclass
+class _Held:
+    """Rows of a batch's new messages not written yet (see SQLiteStore.add)."""
+
+    links: list[tuple[Any, ...]] = field(default_factory=list)
+    verdicts: list[tuple[Any, ...]] = field(default_factory=list)
+    memberships: list[tuple[int, str, int]] = field(default_factory=list)
+    urls: list[tuple[str, int]] = field(default_factory=list)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -63,12 +97,22 @@ class SQLiteStore:
         self.url = raw
         self.path = raw[len("sqlite:///"):] if raw.startswith("sqlite:///") else raw
         self._fts_pending: dict[int, tuple[str, str, str, str]] = {}  # rowid -> text, per batch
+        self._held = _Held()
+        self._known: set[str] = set()
+        self._truncated_known = True  # some stored message may await a link repair
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
                                        check_same_thread=False)
             self._db.execute("PRAGMA busy_timeout = 30000")
+            # Only a new file takes it: mail bodies then span fewer overflow pages, so a batch
+            # writes fewer (bigger) WAL frames than with the 4 KiB default.
+            self._db.execute(f"PRAGMA page_size = {PAGE_SIZE:d}")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
+            # Rarer checkpoints copy a page that several batches rewrote (index and full-text
+            # pages) once, not once a batch; a crash still leaves whole batches (WAL is atomic).
+            # (Page caches of 8 and 32 MB were measured too: more memory, no clear gain.)
+            self._db.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES:d}")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.Error as exc:
@@ -122,16 +166,62 @@ class SQLiteStore:
 
     # --- ingest -------------------------------------------------------------------------
 
-    def add(self, batch: Sequence[Ingested]) -> AddResult:
+    @staticmethod
+    def prepare(item: Ingested) -> Prepared:
+        """`prepare`, reachable from the store: ingest hands it to its worker processes."""
+        return prepare(item)
+
+    def add(self, batch: Sequence[Ingested | Prepared]) -> AddResult:
+        """New messages take a fast path: their child rows (links, verdict, memberships, URLs,
+        full text) are kept back and written with one executemany per table. Anything that
+        reads those tables (a copy of a stored message, a truncated link to repair) first
+        writes what was kept back, so every statement sees the same rows as one at a time.
+        Items may come `prepare`d (by the ingest workers, which saves this process the work)."""
         result = AddResult()
         self._fts_pending = {}
+        self._held = _Held()
         with self._transaction():
+            # keys stored before this batch, and (added by _insert) every key stored in it
+            self._known = stored = self._stored_keys([item.key if isinstance(item, Prepared)
+                                                      else item.message.key for item in batch])
+            self._truncated_known = self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM messages WHERE truncated_links > 0)").fetchone()[0]
             for item in batch:
-                self._add_one(item, result)
+                key = item.key if isinstance(item, Prepared) else item.message.key
+                if key in stored:
+                    self._write_held()
+                    self._add_one(_ingested(item) if isinstance(item, Prepared) else item,
+                                  result)
+                else:
+                    self._insert(item if isinstance(item, Prepared) else prepare(item))
+                    result.new += 1
+                stored.add(key)
+            self._write_held()
             self._db.executemany(_INSERT_FTS, [(rowid, *row) for rowid, row
                                                in self._fts_pending.items()])
         self._fts_pending = {}
         return result
+
+    def _stored_keys(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            found.update(key for (key,) in self._db.execute(
+                f"SELECT key FROM messages WHERE key IN ({', '.join('?' * len(part))})", part))
+        return found
+
+    def _write_held(self) -> None:
+        held, self._held = self._held, _Held()
+        if held.links:
+            self._db.executemany(_INSERT_LINK, held.links)
+        if held.verdicts:
+            self._db.executemany(_UPSERT_VERDICT, held.verdicts)
+        if held.memberships:
+            self._db.executemany("INSERT OR IGNORE INTO memberships (msg, list, seq) "
+                                 "VALUES (?, ?, ?)", held.memberships)
+        if held.urls:
+            self._db.executemany("INSERT OR IGNORE INTO archive_urls (url, msg) VALUES (?, ?)",
+                                 held.urls)
 
     def add_defects(self, defects: Iterable[Defect]) -> None:
         rows = [(d.source, d.index, d.offset, d.kind, d.detail, d.message_id) for d in defects]
@@ -158,31 +248,40 @@ class SQLiteStore:
         if alt is not None:
             self._merge(*alt, item, result)
             return
-        self._insert(Ingested(replace(message, key=alt_key), item.links, item.verdict),
+        self._insert(prepare(Ingested(replace(message, key=alt_key), item.links, item.verdict)),
                      conflict=True)
         self._db.execute("INSERT OR IGNORE INTO conflicts (key, content_hash, conflict_key) "
                          "VALUES (?, ?, ?)", (message.key, digest, alt_key))
         result.conflicts += 1
         result.conflict_keys.append(alt_key)
 
-    def _insert(self, item: Ingested, conflict: bool = False) -> None:
-        message = item.message
-        thread_id = self._thread_for(message)
-        msg = self._db.execute(_INSERT_MESSAGE, (*_message_row(message), thread_id)).lastrowid
-        self._fts_pending[msg] = _fts_row(message)
-        if not conflict and thread_id != message.msgid_hash:
+    def _insert(self, item: Prepared, conflict: bool = False) -> None:
+        row = item.row
+        thread_id = self._thread_for(item)
+        msg = self._db.execute(_INSERT_MESSAGE, (*row, thread_id)).lastrowid
+        self._known.add(item.key)  # a conflict's "<id>#<hash>" key too
+        self._fts_pending[msg] = _fts_of_row(row)
+        if not conflict and thread_id != row[_MSGID_HASH]:
             # replies that arrived before this message waited under its hash: join them up
             self._db.execute("UPDATE messages SET thread_id = ? WHERE thread_id = ?",
-                             (thread_id, message.msgid_hash))
-        links = tuple(item.links)
-        if any(link.truncated for link in links):
-            links = repair_links(links, self._thread_links(thread_id, intact=True))
-        self._write_links(msg, links)
-        if links and not all(link.truncated for link in links):
-            self._repair_thread(thread_id, msg, links)
+                             (thread_id, row[_MSGID_HASH]))
+        if item.truncated:
+            self._write_held()  # the thread's links are read: they must all be there
+            links = repair_links(_links_of(item), self._thread_links(thread_id, intact=True))
+            self._write_links(msg, links)
+            if not all(link.truncated for link in links) and self._truncated_known:
+                self._repair_thread(thread_id, msg, lambda: links)
+        else:
+            self._held.links.extend((msg, *values) for values in item.links)
+            if item.links and self._truncated_known:
+                self._repair_thread(thread_id, msg, lambda: _links_of(item))
         if item.verdict is not None:
-            self._write_verdict(msg, item.verdict)
-        self._add_memberships(msg, message)
+            self._held.verdicts.append((msg, *item.verdict))
+        # a new message: each list's position is its rank among the message's distinct lists
+        self._held.memberships.extend((msg, name, seq) for seq, name
+                                      in enumerate(dict.fromkeys(item.lists)))
+        if row[_ARCHIVE_URL]:
+            self._held.urls.append((row[_ARCHIVE_URL], msg))
 
     def _merge(self, msg: int, stored: Record, item: Ingested, result: AddResult) -> None:
         old = stored.message
@@ -230,27 +329,25 @@ class SQLiteStore:
     def _write_links(self, msg: int, links: Sequence[Link], replacing: bool = False) -> None:
         self._db.executemany(_INSERT_LINK, [_link_row(msg, i, link) for i, link in enumerate(links)])
         truncated = sum(1 for link in links if link.truncated)
+        if truncated:
+            self._truncated_known = True
         if truncated or replacing:
             self._db.execute("UPDATE messages SET truncated_links = ? WHERE id = ?",
                              (truncated, msg))
 
     def _write_verdict(self, msg: int, verdict: Verdict) -> None:
-        self._db.execute(
-            "INSERT INTO verdicts (msg, partnership, score, reasons, partners) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (msg) DO UPDATE SET partnership = excluded.partnership,"
-            " score = excluded.score, reasons = excluded.reasons, partners = excluded.partners",
-            (msg, int(verdict.partnership), verdict.score,
-             _dumps([[r.rule, r.weight, r.evidence, r.where] for r in verdict.reasons]),
-             _dumps(list(verdict.partners))))
+        self._db.execute(_UPSERT_VERDICT, _verdict_row(msg, verdict))
 
     # --- threads ------------------------------------------------------------------------
 
-    def _thread_for(self, message: Message) -> str:
+    def _thread_for(self, item: Prepared) -> str:
         """The msgid_hash of the thread's root, by headers first, then by subject and date."""
-        ancestors = [r for r in message.references if r and r != message.key]
-        if message.in_reply_to and message.in_reply_to not in ancestors \
-                and message.in_reply_to != message.key:
-            ancestors.append(message.in_reply_to)
+        key, row = item.key, item.row
+        msgid_hash, subject_norm, ts, in_reply_to = (
+            row[_MSGID_HASH], row[_SUBJECT_NORM], row[_TS], row[_IN_REPLY_TO])
+        ancestors = [r for r in item.references if r and r != key]
+        if in_reply_to and in_reply_to not in ancestors and in_reply_to != key:
+            ancestors.append(in_reply_to)
         if ancestors:
             ancestors = ancestors[:_MAX_ANCESTORS]
             marks = ", ".join("?" * len(ancestors))
@@ -260,27 +357,26 @@ class SQLiteStore:
                 if ancestor in known:
                     return known[ancestor]
             return _message_id_hash(ancestors[0])  # the root is not here yet; it will match
-        ts = _ts(message.date)
-        if not message.subject_norm or ts is None:
-            return message.msgid_hash
+        if not subject_norm or ts is None:
+            return msgid_hash
         window = SUBJECT_WINDOW.total_seconds()
-        if message.is_reply:  # a reply whose archive lost its headers
-            row = self._db.execute(
+        if item.is_reply:  # a reply whose archive lost its headers
+            found = self._db.execute(
                 "SELECT thread_id FROM messages WHERE subject_norm = ? AND ts BETWEEN ? AND ? "
                 "ORDER BY ts, key LIMIT 1",
-                (message.subject_norm, ts - window, ts + window)).fetchone()
-            return message.msgid_hash if row is None else row[0]
+                (subject_norm, ts - window, ts + window)).fetchone()
+            return msgid_hash if found is None else found[0]
         # a thread start never joins another thread, but it may arrive after such replies
-        row = self._db.execute(
+        found = self._db.execute(
             "SELECT thread_id FROM messages WHERE subject_norm = ? AND ts > ? AND ts <= ? "
-            "ORDER BY ts, key LIMIT 1", (message.subject_norm, ts, ts + window)).fetchone()
-        if row is not None:
+            "ORDER BY ts, key LIMIT 1", (subject_norm, ts, ts + window)).fetchone()
+        if found is not None:
             first = self._db.execute("SELECT min(ts) FROM messages WHERE thread_id = ?",
-                                     (row[0],)).fetchone()[0]
+                                     (found[0],)).fetchone()[0]
             if first is not None and ts < first:
                 self._db.execute("UPDATE messages SET thread_id = ? WHERE thread_id = ?",
-                                 (message.msgid_hash, row[0]))
-        return message.msgid_hash
+                                 (msgid_hash, found[0]))
+        return msgid_hash
 
     def _thread_links(self, thread_id: str, intact: bool) -> list[Link]:
         rows = self._db.execute(
@@ -288,11 +384,13 @@ class SQLiteStore:
             "WHERE m.thread_id = ? AND l.truncated = ?", (thread_id, int(not intact)))
         return [_link(row) for row in rows]
 
-    def _repair_thread(self, thread_id: str, msg: int, intact: Sequence[Link]) -> None:
+    def _repair_thread(self, thread_id: str, msg: int,
+                       links: Callable[[], Sequence[Link]]) -> None:
         """Truncated links stored earlier in the thread, completed from a new copy."""
         ids = [i for (i,) in self._db.execute(
             "SELECT id FROM messages WHERE thread_id = ? AND truncated_links > 0 AND id != ?",
             (thread_id, msg))]
+        intact = links() if ids else ()
         for other in ids:
             old = tuple(_link(row) for row in self._db.execute(
                 "SELECT * FROM links WHERE msg = ? ORDER BY idx", (other,)))
@@ -493,8 +591,12 @@ def _statements(sql: str) -> Iterator[str]:
         raise StoreError(f"incomplete SQL statement in a migration: {buffer.strip()[:60]!r}")
 
 
+# stateless, so one serves every call (json.dumps with options builds one per call)
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(value)
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -547,6 +649,42 @@ def _message(row: Sequence[Any], lists: tuple[str, ...]) -> Message:
     )
 
 
+def _verdict_row(msg: int, verdict: Verdict) -> tuple[Any, ...]:
+    return (msg, *_verdict_values(verdict))
+
+
+def _verdict_values(verdict: Verdict) -> tuple[Any, ...]:
+    return (int(verdict.partnership), verdict.score,
+            _dumps([[r.rule, r.weight, r.evidence, r.where] for r in verdict.reasons]),
+            _dumps(list(verdict.partners)))
+
+
+def _fts_of_row(row: tuple[Any, ...]) -> tuple[str, str, str, str]:
+    return row[_SUBJECT], row[_FROM_NAME], row[_NEW_TEXT], row[_QUOTED_TEXT]
+
+
+def prepare(item: Ingested) -> Prepared:
+    """An ingested message as the rows this store writes. Pure, so ingest workers call it:
+    rows of plain values cross a process boundary far cheaper than dataclasses, and the
+    writing process is left only the writing."""
+    message = item.message
+    return Prepared(
+        key=message.key, row=_message_row(message), lists=message.lists,
+        links=tuple(_link_row(0, i, link)[1:] for i, link in enumerate(item.links)),
+        truncated=sum(1 for link in item.links if link.truncated),
+        verdict=None if item.verdict is None else _verdict_values(item.verdict),
+        references=message.references, is_reply=message.is_reply, defects=message.defects)
+
+
+def _ingested(item: Prepared) -> Ingested:
+    """The objects back from prepared rows, for the paths that compare with a stored copy."""
+    return Ingested(_message(item.row, item.lists), _links_of(item), _verdict(item.verdict))
+
+
+def _links_of(item: Prepared) -> tuple[Link, ...]:
+    return tuple(_link((0, *values)) for values in item.links)
+
+
 def _link_row(msg: int, idx: int, link: Link) -> tuple[Any, ...]:
     return (msg, idx, link.position, link.url, link.raw, link.display, link.label, link.ref,
             str(link.kind), int(link.boilerplate), int(link.quoted), int(link.truncated),
@@ -574,4 +712,4 @@ def _verdict(row: Sequence[Any] | None) -> Verdict | None:
                    partners=tuple(json.loads(partners)))
 
 
-__all__ = ["SQLiteStore", "migrations"]
+__all__ = ["Prepared", "SQLiteStore", "migrations", "prepare"]
