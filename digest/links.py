@@ -996,8 +996,9 @@ def _merge(links: list[Link]) -> list[Link]:
     return out
 
 
-def _stem(url: str) -> str:
-    """A truncated URL without its cut marker: what a complete copy must start with."""
+def truncation_stem(url: str) -> str:
+    """A truncated URL without its cut marker: what a complete copy must start with (the store
+    uses it to fetch only the candidates that could complete a link)."""
     if url.endswith("…"):
         return url[:-1]
     if url.endswith("..."):
@@ -1021,7 +1022,7 @@ def repair_truncated(links: Sequence[Link], others: Iterable[Link]) -> tuple[Lin
         if not lk.truncated:
             out.append(lk)
             continue
-        stem = _stem(lk.url)
+        stem = truncation_stem(lk.url)
         i = bisect_left(keys, stem)
         cands = []
         while i < len(keys) and keys[i].startswith(stem) and len(cands) < 50:

@@ -360,6 +360,29 @@ def test_a_truncated_link_is_repaired_from_a_complete_one_in_the_thread(store, o
     assert repaired.url == WHOLE and repaired.truncated is False
 
 
+def test_only_the_completions_of_a_cut_link_are_read_from_a_long_thread(store):
+    """A long thread full of other links (and a second complete URL that only shares the
+    host) still completes the cut link, from the one URL that extends it."""
+    pytest.importorskip("digest.links")
+    replies = [Ingested(msg(f"r{i}@example.org", subject="Re: Partnership with the Example "
+                            "Library", when=T0 + timedelta(hours=i + 1),
+                            in_reply_to="t-root@example.org", text=f"reply {i}"),
+                        (link(f"https://example.org/other/{i}", quoted=True),))
+               for i in range(200)]
+    replies.append(Ingested(msg("last@example.org", subject="Re: Partnership with the Example "
+                                "Library", when=T0 + timedelta(days=2),
+                                in_reply_to="t-root@example.org", text="the link again"),
+                            (link(WHOLE, quoted=True, ref=1),)))
+    store.add([Ingested(msg("t-root@example.org"), ())])
+    store.add(replies)
+    store.add([Ingested(msg("copy@example.org", subject="Re: Partnership with the Example "
+                            "Library", when=T0 + timedelta(days=3),
+                            in_reply_to="t-root@example.org", text="cut"),
+                        (link(CUT, truncated=True, ref=1),))])
+    (repaired,) = store.get("copy@example.org").links
+    assert repaired.url == WHOLE and repaired.truncated is False
+
+
 # --- prepared rows: what ingest workers hand the store ------------------------------------------
 
 def _everything(store: SQLiteStore) -> list:

@@ -267,7 +267,8 @@ class SQLiteStore:
                              (thread_id, row[_MSGID_HASH]))
         if item.truncated:
             self._write_held()  # the thread's links are read: they must all be there
-            links = repair_links(_links_of(item), self._thread_links(thread_id, intact=True))
+            own = _links_of(item)
+            links = repair_links(own, self._completions(thread_id, own))
             self._write_links(msg, links)
             if not all(link.truncated for link in links) and self._truncated_known:
                 self._repair_thread(thread_id, msg, lambda: links)
@@ -378,11 +379,19 @@ class SQLiteStore:
                                  (msgid_hash, found[0]))
         return msgid_hash
 
-    def _thread_links(self, thread_id: str, intact: bool) -> list[Link]:
-        rows = self._db.execute(
-            "SELECT l.* FROM links l JOIN messages m ON m.id = l.msg "
-            "WHERE m.thread_id = ? AND l.truncated = ?", (thread_id, int(not intact)))
-        return [_link(row) for row in rows]
+    def _completions(self, thread_id: str, links: Sequence[Link]) -> list[Link]:
+        """The thread's intact links that could complete one of `links` cut off by an archive:
+        only those starting with a cut link's stem are read, so a long thread costs no memory."""
+        from ..links import truncation_stem
+
+        found: list[Link] = []
+        for stem in sorted({truncation_stem(link.url) for link in links if link.truncated}):
+            found.extend(_link(row) for row in self._db.execute(
+                "SELECT l.* FROM links l JOIN messages m ON m.id = l.msg WHERE m.thread_id = ? "
+                "AND l.truncated = 0 AND substr(l.url, 1, length(?2)) = ?2 "
+                "GROUP BY l.url, l.ref ORDER BY l.url, l.ref LIMIT 100",
+                (thread_id, stem)))
+        return found
 
     def _repair_thread(self, thread_id: str, msg: int,
                        links: Callable[[], Sequence[Link]]) -> None:
