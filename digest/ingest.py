@@ -54,9 +54,10 @@ class IngestSummary:
     def line(self) -> str:
         """The one summary line the CLI prints. Merged copies are duplicates to a reader and
         conflicting copies are stored as new messages."""
-        return (f"ingested {self.messages} messages ({self.new + self.conflicts} new, "
-                f"{self.duplicates + self.merged} duplicates, {len(self.defects)} defects) "
-                f"from {len(self.lists)} lists in {self.seconds:.1f} s")
+        return (f"ingested {_count(self.messages, 'message')} ({self.new + self.conflicts} new, "
+                f"{_count(self.duplicates + self.merged, 'duplicate')}, "
+                f"{_count(len(self.defects), 'defect')}) "
+                f"from {_count(len(self.lists), 'list')} in {self.seconds:.1f} s")
 
     def add(self, result: AddResult) -> None:
         self.new += result.new
@@ -64,6 +65,10 @@ class IngestSummary:
         self.merged += result.merged
         self.conflicts += result.conflicts
         self.conflict_keys.extend(result.conflict_keys)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 # --- the pure stages ------------------------------------------------------------------------

@@ -75,6 +75,9 @@ def test_the_summary_line_has_the_documented_shape():
                             lists={"wikimedia-l", "wikimediaannounce-l"}, seconds=9.8)
     assert summary.line() == ("ingested 20000 messages (19950 new, 50 duplicates, 3 defects) "
                               "from 2 lists in 9.8 s")
+    one = IngestSummary(messages=1, new=1, duplicates=1, defects=defects[:1],
+                        lists={"wikimedia-l"}, seconds=0.04)
+    assert one.line() == "ingested 1 message (1 new, 1 duplicate, 1 defect) from 1 list in 0.0 s"
 
 
 def test_process_raw_runs_every_stage():
