@@ -18,9 +18,26 @@ from urllib.parse import quote
 
 from localweb import LocalWeb, Reply, Seen
 
+from digest.config import HttpSettings
 from digest.parse import message_id_hash
+from digest.sources.http import HttpClient
 
 MODIFIED = 1623840000.0
+
+
+def client() -> HttpClient:
+    """A client for loopback tests: a contact, no rate limit to speak of, no real sleeping."""
+    return HttpClient(HttpSettings(contact="tests@example.org", requests_per_second=1000,
+                                   retries=1, read_timeout=2), sleep=lambda s: None)
+
+
+def collect(parts) -> tuple[list, list]:
+    """(parts, items) of a whole run, reading each part like sync does."""
+    got, items = [], []
+    for part in parts:
+        got.append(part)
+        items.extend(part.items())
+    return got, items
 
 
 def etag(body: bytes) -> str:

@@ -6,14 +6,14 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from localweb import LocalWeb, Reply
-from mailman_sites import HyperKittySite, mail
+from mailman_sites import HyperKittySite, client, collect, mail
 
-from digest.config import HttpSettings, ListSource
+from digest.config import ListSource
 from digest.errors import ConfigError, FetchError
 from digest.model import Defect
 from digest.parse import message_id_hash
 from digest.sources import hyperkitty
-from digest.sources.http import BadAnswerError, HttpClient
+from digest.sources.http import BadAnswerError
 from digest.sources.remote import Tally
 
 TODAY = date(2021, 6, 20)
@@ -21,19 +21,6 @@ TODAY = date(2021, 6, 20)
 
 def at(day: str, hour: int = 12) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=timezone.utc)
-
-
-def client() -> HttpClient:
-    return HttpClient(HttpSettings(contact="tests@example.org", requests_per_second=1000,
-                                   retries=1, read_timeout=2), sleep=lambda s: None)
-
-
-def collect(parts) -> tuple[list, list]:
-    got, items = [], []
-    for part in parts:
-        got.append(part)
-        items.extend(part.items())
-    return got, items
 
 
 def messages(items) -> list:

@@ -6,33 +6,19 @@ from pathlib import Path
 
 import pytest
 from localweb import LocalWeb, Reply
+from mailman_sites import client, collect
 from mailman_sites import etag as _etag
 from mailman_sites import publish_pipermail as publish
 
-from digest.config import HttpSettings, ListSource
+from digest.config import ListSource
 from digest.errors import ConfigError, FetchError
 from digest.model import Defect
 from digest.sources import pipermail
-from digest.sources.http import HttpClient
 from digest.sources.local import read_path
 from digest.sources.remote import Tally
 
 SITE = Path(__file__).parent / "fixtures" / "pipermail_site" / "wikimedia-l"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
-def client() -> HttpClient:
-    return HttpClient(HttpSettings(contact="tests@example.org", requests_per_second=1000,
-                                   retries=1, read_timeout=2), sleep=lambda s: None)
-
-
-def collect(parts) -> tuple[list, list]:
-    """(parts, items) of a whole run, reading each part like sync does."""
-    got, items = [], []
-    for part in parts:
-        got.append(part)
-        items.extend(part.items())
-    return got, items
 
 
 @pytest.fixture
