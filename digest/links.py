@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import lru_cache
+from html import unescape
 from urllib.parse import parse_qsl, unquote
 
 from .model import Link, LinkKind, Message
@@ -41,6 +42,7 @@ _FOOTNOTE = re.compile(r"[ \t>]*\[(\d{1,3})\][:.]?[ \t]*(.*?)[ \t<]*$")
 _NUMBERED = re.compile(r"[ \t>]*(\d{1,3})[.)][ \t]+(.*?)[ \t<]*$")
 _HEX = "0123456789abcdefABCDEF"
 _DIGITS = frozenset("0123456789")
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _HOST_OK = re.compile(r"[a-z0-9.\-_\[\]:]+")
 _LIST_MARKER = re.compile(r"\d{1,3}[.)]$")
 _PARTIAL_ESCAPE = re.compile(r"%[0-9A-Fa-f]?$")
@@ -121,9 +123,37 @@ def _footer_links(footer: str) -> tuple[Link, ...]:
 
 
 def _moved(lk: Link, offset: int, *, boilerplate: bool = True) -> Link:
-    return Link(url=lk.url, raw=lk.raw, display=lk.display, label=lk.label, ref=lk.ref,
-                position=lk.position + offset, kind=lk.kind, boilerplate=boilerplate,
-                quoted=lk.quoted, truncated=lk.truncated, project=lk.project, title=lk.title)
+    if not _FAST_LINK:
+        return replace(lk, position=lk.position + offset, boilerplate=boilerplate)
+    moved = object.__new__(Link)
+    object.__setattr__(moved, "__dict__", {**lk.__dict__, "position": lk.position + offset,
+                                           "boilerplate": boilerplate})
+    return moved
+
+
+_LINK_FIELDS = tuple(f.name for f in fields(Link))
+# A frozen dataclass's __init__ sets each field through object.__setattr__, a sizeable part
+# of extraction's cost at tens of thousands of links; filling the instance dict directly
+# gives the same object. Only while Link stays a plain frozen dataclass (no slots, no
+# __post_init__, fields in this order).
+_FAST_LINK = (not hasattr(Link, "__slots__") and not hasattr(Link, "__post_init__")
+              and _LINK_FIELDS == ("url", "raw", "display", "label", "ref", "position", "kind",
+                                   "boilerplate", "quoted", "truncated", "project", "title"))
+
+
+def _link(url: str, raw: str, display: str, label: str, ref: int | None, position: int,
+          kind: LinkKind, boilerplate: bool, quoted: bool, truncated: bool,
+          project: str | None, title: str | None) -> Link:
+    """Link(...) with every field given positionally, built without __init__'s overhead."""
+    if not _FAST_LINK:
+        return Link(url, raw, display, label, ref, position, kind, boilerplate, quoted,
+                    truncated, project, title)
+    lk = object.__new__(Link)
+    object.__setattr__(lk, "__dict__", {
+        "url": url, "raw": raw, "display": display, "label": label, "ref": ref,
+        "position": position, "kind": kind, "boilerplate": boilerplate, "quoted": quoted,
+        "truncated": truncated, "project": project, "title": title})
+    return lk
 
 
 # --- the scan ---------------------------------------------------------------------------------
@@ -157,7 +187,7 @@ def _candidates(text: str) -> list[int]:
         size = (5 if head == "https" else 4 if head.endswith(("http", "ftps")) else
                 3 if head.endswith("ftp") else 0)
         j = pos - size
-        if size and (j == 0 or not _is_word(text[j - 1])):
+        if size and (j == 0 or text[j - 1] not in _WORD_CHARS):
             starts.append(j)
         pos = text.find("://", pos + 3)
     for anchor in ("www.",):  # upper-case "WWW." without a scheme is too rare to scan for
@@ -289,9 +319,8 @@ def _read_at(ctx: _Context, s: int) -> tuple[Link | None, int]:
         boiler = boiler or in_footer
     ctx.seen.add(url)
     ref, label = _ref_and_label(ctx, s, ls, end, bracketed)
-    link = Link(url=url, raw=raw, display=display, label=label, ref=ref, position=s,
-                kind=kind, boilerplate=boiler, quoted=_is_quoted(ctx, s, ls), truncated=truncated,
-                project=project, title=title)
+    link = _link(url, raw, display, label, ref, s, kind, boiler, _is_quoted(ctx, s, ls),
+                 truncated, project, title)
     return link, max(end, s + 1)
 
 
@@ -438,7 +467,7 @@ def _continues(cur: str, piece: str, line_len: int) -> bool:
         return piece[0] in _HEX
     last = cur[-1]
     core = piece.rstrip(".,;:!?'\")]»*")
-    if not core or not any(c.isalnum() for c in core):
+    if not core or not (core[0].isalnum() or any(c.isalnum() for c in core)):
         return False  # a rule line ("____", "-- ") or stray punctuation
     lower = core.lower()
     if last in _TRAILING or last in _CLOSERS:
@@ -450,11 +479,11 @@ def _continues(cur: str, piece: str, line_len: int) -> bool:
             if lower.split("/")[0].split("?")[0] in _FILE_ENDINGS and core[0].islower():
                 return True
         return False
-    digits = any(c in _DIGITS for c in core)
-    only_digits = all(c in _DIGITS for c in core)
+    digits = not _DIGITS.isdisjoint(core)
+    only_digits = core.isascii() and core.isdigit()
     # a piece of URL: URL punctuation, an identifier mixing letters and digits (not "2nd",
     # "10am"), or a host name ("ia.org/...", not "e.g.")
-    urlish = (any(c in _URLISH for c in core) or (digits and not only_digits and len(core) >= 6)
+    urlish = (not _URLISH.isdisjoint(core) or (digits and not only_digits and len(core) >= 6)
               or _looks_like_host(core))
     if only_digits and last in _WEAK_INCOMPLETE:
         urlish = True
@@ -531,7 +560,6 @@ def _is_quoted(ctx: _Context, s: int, ls: int) -> bool:
 
 _LINE_BREAK = re.compile(r"\n[ \t>]*")
 _MARKER_ALONE = re.compile(r"\[(\d{1,3})\]:?")
-_WORD_SEP = re.compile(r"[•|·>]|(?<=[.!?;,])\s")
 
 
 def _ref_and_label(ctx: _Context, s: int, ls: int, end: int,
@@ -628,19 +656,21 @@ def _words_before(text: str, pos: int) -> str:
     return _tail_words(seg, 8)
 
 
+# Searched in the reversed text, so the first match is the last one: one C-speed search
+# instead of a search per mark (the clause end, or the word separator, nearest the link).
+_BOUNDARY_REVERSED = re.compile(r"[ \n][.!?;:]|\n\n|\]")
+_WORD_SEP_REVERSED = re.compile(r"[•|·>]|\s(?=[.!?;,])")
+
+
 def _last_boundary(seg: str) -> int:
     """Just after the last clause end (". ", ";", ":" before a space, "]", a blank line)."""
-    cut = seg.rfind("]") + 1
-    for mark in (". ", ".\n", "! ", "!\n", "? ", "?\n", "; ", ";\n", ": ", ":\n", "\n\n"):
-        at = seg.rfind(mark)
-        if at >= 0 and at + 1 > cut:
-            cut = at + 1
-    return cut
+    m = _BOUNDARY_REVERSED.search(seg[::-1])
+    return 0 if m is None else len(seg) - m.end() + 1
 
 
 def _tail_words(seg: str, limit: int) -> str:
-    parts = _WORD_SEP.split(seg)
-    words = parts[-1].split() if parts else []
+    m = _WORD_SEP_REVERSED.search(seg[::-1])  # after the last "•", "|", ">", ". "
+    words = (seg if m is None else seg[len(seg) - m.start():]).split()
     for i in range(len(words) - 1, -1, -1):
         if "://" in words[i] or words[i].startswith("www."):
             words = words[i + 1:]  # text after an earlier URL on the line, not before it
@@ -657,12 +687,16 @@ def _last_clause(line: str) -> str:
 _LEAD_FILLER = re.compile(r"^(?:(?:and|or|but|plus|also|see|et|und|y)\s+)+", re.I)
 _TAIL_FILLER = re.compile(r"(?:\s+(?:is|are|can be (?:found|read|seen)|is available|are available))?"
                           r"\s+(?:here|below|at|on|in|via|from)$", re.I)
+_TAIL_FILLER_LAST = frozenset("ewtnamEWTNAM")  # last letters of "here", "below", "at", ...
 
 
+@lru_cache(maxsize=4096)
 def _clean(label: str) -> str:
     label = " ".join(label.replace("*", " ").split())
     label = label.strip(" _-–—:,;(\"'").rstrip(".")
-    trimmed = _TAIL_FILLER.sub("", _LEAD_FILLER.sub("", label))
+    trimmed = _LEAD_FILLER.sub("", label)
+    if trimmed[-1:] in _TAIL_FILLER_LAST:  # the filler regex searches at every position
+        trimmed = _TAIL_FILLER.sub("", trimmed)
     if trimmed.lower() in ("here", "below", "this", "link"):
         return ""
     return (trimmed if len(trimmed) >= 3 else label)[:200]
@@ -674,15 +708,15 @@ _TRACKING = frozenset(("fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid"
                        "mc_cid", "mc_eid", "igshid", "_hsenc", "_hsmi", "mkt_tok", "_ga", "_gl"))
 
 
+_NETLOC_END = re.compile(r"[/?#]")
+
+
 def _split(u: str) -> tuple[str, str, str, str, str]:
     """(scheme, netloc, path, query, fragment) of "scheme://..." without urlsplit's overhead."""
     i = u.find("://")
     scheme, rest = u[:i], u[i + 3:]
-    j = len(rest)
-    for c in "/?#":
-        k = rest.find(c, 0, j)
-        if k >= 0:
-            j = k
+    m = _NETLOC_END.search(rest)
+    j = len(rest) if m is None else m.start()
     netloc, rest = rest[:j], rest[j:]
     fragment = ""
     h = rest.find("#")
@@ -737,7 +771,8 @@ def _normalise(written: str) -> tuple[str, str, str, str, str] | None:
             break
         u = target
     scheme = scheme.lower()
-    if scheme not in _SCHEMES or not host or not any(c.isalnum() for c in host):
+    if scheme not in _SCHEMES or not host or not (host[0].isalnum()
+                                                  or any(c.isalnum() for c in host)):
         return None
     ascii_host, unicode_host = _idn(host)
     if _HOST_OK.fullmatch(ascii_host) is None:
@@ -835,9 +870,17 @@ def link_kind(url: str) -> tuple[LinkKind, str | None, str | None]:
 
 def _kind_of(host: str, path: str, query: str) -> tuple[LinkKind, str | None, str | None]:
     labels = host.split(".")
-    suffixes = {".".join(labels[i:]) for i in range(len(labels) - 1)}
+    # the host and what follows each of its dots but the last ("a.b.org" -> a.b.org, b.org)
+    suffixes: set[str] = set()
+    last = host.rfind(".")
+    if last >= 0:
+        suffixes.add(host)
+        dot = host.find(".")
+        while dot < last:
+            suffixes.add(host[dot + 1:])
+            dot = host.find(".", dot + 1)
     lpath = path.lower()
-    if suffixes & _WIKI_FAMILIES and not host.startswith(("lists.", "phabricator.")):
+    if not suffixes.isdisjoint(_WIKI_FAMILIES) and not host.startswith(("lists.", "phabricator.")):
         title = None
         if path.startswith("/wiki/"):
             title = path[6:]
@@ -846,15 +889,16 @@ def _kind_of(host: str, path: str, query: str) -> tuple[LinkKind, str | None, st
         if title:
             title = unquote(title, errors="replace").replace("_", " ").strip()
             return LinkKind.WIKI, _project(labels), title or None
-    if suffixes & _BLOG_HOSTS or host.startswith("blog.") or "/blog/" in lpath:
+    if not suffixes.isdisjoint(_BLOG_HOSTS) or host.startswith("blog.") or "/blog/" in lpath:
         return LinkKind.BLOG, None, None
     if host.startswith(("phabricator.", "phab.", "bugzilla.")):
         return LinkKind.PHABRICATOR, None, None
-    if host.startswith("lists.") or suffixes & _LIST_HOSTS or any(p in lpath for p in _LIST_PATHS):
+    if (host.startswith("lists.") or not suffixes.isdisjoint(_LIST_HOSTS)
+            or any(p in lpath for p in _LIST_PATHS)):
         return LinkKind.MAILING_LIST, None, None
-    if suffixes & _SOCIAL or host.startswith(("mastodon.", "social.")):
+    if not suffixes.isdisjoint(_SOCIAL) or host.startswith(("mastodon.", "social.")):
         return LinkKind.SOCIAL, None, None
-    if (suffixes & _DOC_HOSTS or lpath.endswith(_DOC_EXT) or "etherpad" in host
+    if (not suffixes.isdisjoint(_DOC_HOSTS) or lpath.endswith(_DOC_EXT) or "etherpad" in host
             or host.startswith("pad.")):
         return LinkKind.DOCUMENT, None, None
     return LinkKind.OTHER, None, None
@@ -914,9 +958,10 @@ def _html_links(html: str, base: int, known: frozenset[str] = frozenset()) -> li
     out: list[Link] = []
     for i, (href, anchor, quoted) in enumerate(anchors):
         href = _trim(" ".join(href.split()))  # sloppy linkifiers take a closing ">" along
-        if not href.lower().startswith(_WEB):
+        low = href.lower()
+        if not low.startswith(_WEB):
             continue
-        if not href.lower().startswith("mailto:"):
+        if not low.startswith("mailto:"):
             href = href.replace(" ", "%20")
         info = _url_info(href)
         if info is None:
@@ -928,16 +973,13 @@ def _html_links(html: str, base: int, known: frozenset[str] = frozenset()) -> li
             anchor = ""
         if not anchor and url in known:
             continue
-        out.append(Link(url=url, raw=href, display=display, label=anchor, position=base + i,
-                        kind=kind, boilerplate=boiler, quoted=quoted,
-                        truncated=_is_truncated(href), project=project, title=title))
+        out.append(_link(url, href, display, anchor, None, base + i, kind, boiler, quoted,
+                         _is_truncated(href), project, title))
     return out
 
 
 def _scan_anchors(html: str) -> list[tuple[str, str, bool]] | None:
     """(href, anchor text, inside a blockquote) of each anchor; None if some tag defeats it."""
-    from html import unescape
-
     opened = _A_OPEN.findall(html)
     if not opened:
         return []
