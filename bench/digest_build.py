@@ -9,8 +9,6 @@ format, and checks the build is byte-identical when repeated. Prints figures; as
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import statistics
 import sys
 import tempfile
@@ -24,15 +22,12 @@ sys.path.insert(0, str(REPO))
 from digest.compose import compose, entry_messages, parse_period  # noqa: E402
 from digest.config import DigestSettings  # noqa: E402
 from digest.model import Link, LinkKind, Message, Verdict  # noqa: E402
+from digest.parse import message_id_hash  # noqa: E402
 from digest.render import FORMATS, render  # noqa: E402
 from digest.store import open_store  # noqa: E402
 from digest.store.base import Ingested  # noqa: E402
 
 MONDAY = datetime(2017, 5, 8, tzinfo=timezone.utc)
-
-
-def _hash(mid: str) -> str:
-    return base64.b32encode(hashlib.sha1(mid.encode()).digest()).decode()
 
 
 def week(messages: int, partnerships: int) -> list[Ingested]:
@@ -59,7 +54,7 @@ def week(messages: int, partnerships: int) -> list[Ingested]:
                           else ("wikimediaannounce-l",))
         for c, copy_lists in enumerate(copies):
             mid = f"bench-{i}-{c}@example.org"
-            msg = Message(key=mid, message_id=mid, msgid_hash=_hash(mid), subject=subject,
+            msg = Message(key=mid, message_id=mid, msgid_hash=message_id_hash(mid), subject=subject,
                           subject_norm=subject, from_name=f"Sender {i % 50}",
                           from_addr=f"sender{i % 50}@example.org",
                           date=date + timedelta(hours=c), in_reply_to=None, references=(),

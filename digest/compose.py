@@ -119,9 +119,7 @@ def compose(store: Store, period: Period, settings: DigestSettings) -> Digest:
              if r.message.date is not None and r.verdict is not None and r.verdict.partnership]
     groups = merge_crossposts(found)
     numbering = _Numbering()
-    entries: list[Entry] = []
-    for group in groups:
-        entries.append(_entry(group, numbering, zone, lists))
+    entries = [_entry(group, numbering, zone, lists) for group in groups]
     also: tuple[str, ...] = ()
     if settings.also_on_lists:
         also = _also_on_lists(store, period, lists, groups)
@@ -250,18 +248,9 @@ def _entry(group: list[Record], numbering: _Numbering, zone: ZoneInfo,
     link_permalink = permalink(first)
     permalink_ref = numbering.number(link_permalink, "", "", LinkKind.MAILING_LIST) \
         if link_permalink else None
-    entry_lists: list[str] = []
-    for record in group:
-        for name in record.message.lists:
-            if name not in entry_lists:
-                entry_lists.append(name)
-    entry_lists.sort(key=lambda n: (list(lists).index(n) if n in lists else len(lists), n))
-    partners: list[str] = []
-    for record in group:
-        if record.verdict:
-            for partner in record.verdict.partners:
-                if partner not in partners:
-                    partners.append(partner)
+    entry_lists = sorted(dict.fromkeys(name for r in group for name in r.message.lists),
+                         key=lambda n: (lists.index(n) if n in lists else len(lists), n))
+    partners = dict.fromkeys(p for r in group if r.verdict for p in r.verdict.partners)
     return Entry(key=msg.key, subject=clean_subject(msg), from_name=msg.from_name or msg.from_addr,
                  date=msg.date.astimezone(zone), lists=tuple(entry_lists),
                  summary=summarise(msg.new_text or msg.text, first.links, local),
@@ -285,8 +274,7 @@ _TAGS = re.compile(r"^\s*(\[[^\]]{1,40}\]\s*)+")
 
 def clean_subject(message: Message) -> str:
     """The subject without list tags; the normalised one when the parser made it."""
-    subject = message.subject_norm or _TAGS.sub("", message.subject)
-    subject = " ".join(_TAGS.sub("", subject).split())
+    subject = " ".join(_TAGS.sub("", message.subject_norm or message.subject).split())
     return subject or "(no subject)"
 
 

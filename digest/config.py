@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +112,10 @@ def load_settings(config: str | None = None, store: str | None = None,
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown section or key {unknown[0]!r}")
-    smtp = _section(SmtpSettings, data.get("smtp", {}), "smtp", where)
     if "password" in data.get("smtp", {}):
         raise ConfigError(f"{where}: smtp.password is not read from files; set DIGEST_SMTP_PASSWORD")
-    smtp = _replace(smtp, password=env.get("DIGEST_SMTP_PASSWORD", ""))
+    smtp = _section(SmtpSettings, data.get("smtp", {}), "smtp", where)
+    smtp = replace(smtp, password=env.get("DIGEST_SMTP_PASSWORD", ""))
     lists = []
     for i, item in enumerate(data.get("lists", []), 1):
         src = _section(ListSource, item, f"lists[{i}]", where)
@@ -148,14 +148,16 @@ def _check_timezone(name: str, where: str) -> None:
 def _section(cls: type, values: Any, name: str, where: str) -> Any:
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: [{name}] must be a table")
-    allowed = {f.name: f for f in fields(cls)}
+    # the defaults type-check the values; a class with required fields (ListSource) takes them as
+    # given
+    defaults = {f.name: f.default for f in fields(cls)}
+    if MISSING in defaults.values():
+        defaults = {key: None for key in defaults}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in allowed or key == "password":
-            if key == "password":
-                continue
+        if key not in defaults or key == "password":   # the password comes only from the env
             raise ConfigError(f"{where}: unknown key {name}.{key}")
-        default = getattr(cls(), key) if _has_defaults(cls) else None
+        default = defaults[key]
         if isinstance(default, tuple):
             if isinstance(value, str):
                 value = (value,)
@@ -165,7 +167,7 @@ def _section(cls: type, values: Any, name: str, where: str) -> Any:
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}: {name}.{key} must be true or false")
-        elif isinstance(default, int | float) and default is not None:
+        elif isinstance(default, int | float):
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise ConfigError(f"{where}: {name}.{key} must be a number")
             value = type(default)(value)
@@ -174,17 +176,3 @@ def _section(cls: type, values: Any, name: str, where: str) -> Any:
         return cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"{where}: [{name}]: {exc}") from None
-
-
-def _has_defaults(cls: type) -> bool:
-    try:
-        cls()
-    except TypeError:
-        return False
-    return True
-
-
-def _replace(obj: Any, **changes: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(obj, **changes)

@@ -13,6 +13,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from email.utils import parseaddr
 from enum import StrEnum
 
@@ -113,6 +114,7 @@ def send(digest: Digest, store: Store,
         return report
     session = _Session(smtp, security)
     unreachable = ""                     # once the server cannot be reached, stop trying
+    message: EmailMessage | None = None
     try:
         for rcpt in dsettings.recipients:
             if unreachable:
@@ -124,8 +126,11 @@ def send(digest: Digest, store: Store,
                 report.already.append((rcpt, str(state or DeliveryState.SENT)))
                 _tell(on_result, rcpt, "already sent")
                 continue
-            data = email_message(digest, dsettings, templates_dir=templates_dir,
-                                 to=[rcpt]).as_bytes()
+            if message is None:          # rendered once, re-addressed for each recipient
+                message = email_message(digest, dsettings, templates_dir=templates_dir, to=[rcpt])
+            else:
+                message.replace_header("To", rcpt)
+            data = message.as_bytes()
             try:
                 outcome = _deliver_one(session, sender, rcpt, data, smtp.retries, base_delay)
             except DeliveryError:

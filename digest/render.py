@@ -26,6 +26,7 @@ from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
                     TemplateNotFound)
 from markupsafe import Markup, escape
 
+from .compose import digest_key
 from .config import DigestSettings
 from .errors import DigestError
 from .model import Digest, Entry, Message, Reference
@@ -117,12 +118,12 @@ def context(digest: Digest, settings: DigestSettings) -> dict[str, Any]:
     return {
         "digest": digest, "settings": settings, "refs": refs, "subject": subject(digest, settings),
         "entries": digest.entries, "references": digest.references,
-        "feed_id": stable_urn(_key(digest)),
+        "feed_id": stable_urn(digest_key(digest)),
         "entry_ids": {e.key: stable_urn(e.msgid_hash or e.message_id or e.key)
                       for e in digest.entries},
         "updated": max((e.date for e in digest.entries), default=digest.start),
         "rule": "-" * 70, "width": WIDTH,
-        "sender_name": parseaddr(settings.sender)[0] or parseaddr(settings.sender)[1] or "digest",
+        "sender_name": next((part for part in parseaddr(settings.sender) if part), "digest"),
     }
 
 
@@ -163,8 +164,9 @@ def lists_phrase(names: Sequence[str]) -> str:
     return ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def plural(n: int, word: str, many: str = "") -> str:
+    """`1 reply`, `2 replies` (`many` for a plural that is not word + "s")."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 def lists_line(entry: Entry) -> str:
@@ -173,7 +175,7 @@ def lists_line(entry: Entry) -> str:
     if len(entry.lists) > 1:
         line += ", also posted to " + lists_phrase(entry.lists[1:])
     if entry.replies:
-        line += f" - {plural(entry.replies, 'reply').replace('replys', 'replies')}"
+        line += f" - {plural(entry.replies, 'reply', 'replies')}"
     return line
 
 
@@ -336,10 +338,6 @@ def _json_default(value: Any) -> Any:
 
 # --- email --------------------------------------------------------------------------------------
 
-def _key(digest: Digest) -> str:
-    return f"{','.join(digest.lists)}|{digest.period}|{digest.timezone}|eml"
-
-
 def _hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
@@ -351,7 +349,7 @@ def _domain(settings: DigestSettings) -> str:
 
 def message_id(digest: Digest, settings: DigestSettings) -> str:
     """Deterministic: the same digest always has the same Message-ID."""
-    return f"<digest.{_hash(_key(digest))[:24]}@{_domain(settings)}>"
+    return f"<digest.{_hash(digest_key(digest))[:24]}@{_domain(settings)}>"
 
 
 def _headers(msg: EmailMessage, digest: Digest, settings: DigestSettings,
@@ -378,7 +376,7 @@ def email_message(digest: Digest, settings: DigestSettings, *, templates_dir: st
     _headers(msg, digest, settings, to)
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    msg.set_boundary(f"=_alt_{_hash(_key(digest) + text + html)[:20]}")
+    msg.set_boundary(f"=_alt_{_hash(digest_key(digest) + text + html)[:20]}")
     return msg
 
 
@@ -430,7 +428,7 @@ def mime_digest(digest: Digest, settings: DigestSettings, messages: Mapping[str,
             part = EmailMessage(policy=SMTP_POLICY)
             part.set_content(rfc822(messages[entry.key], number, entry.permalink))
             inner.attach(part)
-        inner.set_boundary(f"=_digest_{_hash(_key(digest) + 'digest')[:20]}")
+        inner.set_boundary(f"=_digest_{_hash(digest_key(digest) + 'digest')[:20]}")
         outer.attach(inner)
-    outer.set_boundary(f"=_mixed_{_hash(_key(digest) + contents)[:20]}")
+    outer.set_boundary(f"=_mixed_{_hash(digest_key(digest) + contents)[:20]}")
     return outer

@@ -9,8 +9,11 @@ import base64
 import hashlib
 from datetime import datetime, timezone
 
-from digest.model import Link, LinkKind, Message, Verdict
-from digest.store.base import Ingested
+from digest.compose import compose, parse_period
+from digest.config import DigestSettings
+from digest.model import Digest, Link, LinkKind, Message, Verdict
+from digest.store import open_store
+from digest.store.base import Ingested, Store
 
 FOOTER = ("_______________________________________________\n"
           "Wikimedia-l mailing list -- wikimedia-l@lists.wikimedia.org\n"
@@ -138,3 +141,15 @@ def week_items() -> list[Ingested]:
                     when(3, 10), ("wikimedia-l",))
     items.append(Ingested(early, (), partnership(0.75, "Example University")))
     return items
+
+
+def week_store(path) -> Store:
+    """A SQLite store at `path` holding week_items()."""
+    store = open_store(str(path))
+    store.add(week_items())
+    return store
+
+
+def week19(store: Store, tz: str = "UTC", settings: DigestSettings = DigestSettings()) -> Digest:
+    """The digest of 2017-W19 composed from `store`."""
+    return compose(store, parse_period("2017-W19", None, None, tz, store), settings)

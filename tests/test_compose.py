@@ -12,21 +12,16 @@ from digest.errors import DigestError
 from digest.model import Link, Record
 from digest.store import open_store
 
-from digest_samples import message, msgid_hash, partnership, week_items, when
+from digest_samples import message, msgid_hash, partnership, week19, week_store, when
 
 SETTINGS = DigestSettings()
 
 
 @pytest.fixture
 def store(tmp_path):
-    s = open_store(str(tmp_path / "s.sqlite3"))
-    s.add(week_items())
+    s = week_store(tmp_path / "s.sqlite3")
     yield s
     s.close()
-
-
-def week19(store, tz="UTC", settings=SETTINGS):
-    return compose(store, parse_period("2017-W19", None, None, tz, store), settings)
 
 
 # --- periods --------------------------------------------------------------------------------------

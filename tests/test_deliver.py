@@ -15,10 +15,10 @@ from digest.compose import compose, digest_key, parse_period
 from digest.config import DigestSettings, SmtpSettings
 from digest.deliver import Security, send
 from digest.errors import DeliveryError
-from digest.store import open_store
 from digest.store.base import DeliveryState
 
-from digest_samples import week_items
+from digest_samples import week19 as week
+from digest_samples import week_store
 
 RECIPIENTS = ("ana@example.org", "ben@example.org", "cai@example.org")
 
@@ -73,8 +73,7 @@ def server():
 
 @pytest.fixture
 def store(tmp_path):
-    s = open_store(str(tmp_path / "s.sqlite3"))
-    s.add(week_items())
+    s = week_store(tmp_path / "s.sqlite3")
     yield s
     s.close()
 
@@ -82,10 +81,6 @@ def store(tmp_path):
 def settings(port: int, recipients=RECIPIENTS, **smtp) -> tuple[DigestSettings, SmtpSettings]:
     digest = DigestSettings(recipients=recipients, list_unsubscribe="<mailto:leave@example.org>")
     return digest, SmtpSettings(host="127.0.0.1", port=port, timeout=5, retries=2, **smtp)
-
-
-def week(store):
-    return compose(store, parse_period("2017-W19", None, None, "UTC", store), DigestSettings())
 
 
 def states(store, digest):

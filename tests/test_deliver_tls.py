@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -11,13 +13,11 @@ trustme = pytest.importorskip("trustme", reason="trustme (test extra) makes the 
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
 
-from digest.compose import compose, parse_period  # noqa: E402
 from digest.config import DigestSettings, SmtpSettings  # noqa: E402
 from digest.deliver import send  # noqa: E402
 from digest.errors import DeliveryError  # noqa: E402
-from digest.store import open_store  # noqa: E402
 
-from digest_samples import week_items  # noqa: E402
+from digest_samples import week19, week_store  # noqa: E402
 
 
 class Inbox:
@@ -58,19 +58,22 @@ def ca(tmp_path, monkeypatch):
 
 @pytest.fixture
 def digest_and_store(tmp_path):
-    store = open_store(str(tmp_path / "s.sqlite3"))
-    store.add(week_items())
-    digest = compose(store, parse_period("2017-W19", None, None, "UTC", store), DigestSettings())
-    yield digest, store
+    store = week_store(tmp_path / "s.sqlite3")
+    yield week19(store), store
     store.close()
 
 
-def serve(inbox: Inbox, **kwargs) -> tuple[Controller, int]:
+@contextmanager
+def serve(inbox: Inbox, **kwargs) -> Iterator[int]:
+    """An authenticating SMTP server on a free port, stopped on leaving the block."""
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
                             auth_required=True, **kwargs)
     controller.start()
-    return controller, port
+    try:
+        yield port
+    finally:
+        controller.stop()
 
 
 def settings(port: int, security: str, password: str = "s3cret"):
@@ -82,11 +85,8 @@ def settings(port: int, security: str, password: str = "s3cret"):
 def test_starttls_upgrades_the_connection_before_logging_in(ca, digest_and_store):
     digest, store = digest_and_store
     inbox = Inbox()
-    controller, port = serve(inbox, tls_context=ca, require_starttls=True)
-    try:
+    with serve(inbox, tls_context=ca, require_starttls=True) as port:
         report = send(digest, store, settings(port, "starttls"), base_delay=0)
-    finally:
-        controller.stop()
     assert report.sent == ["ana@example.org"]
     assert inbox.tls == [True] and b"2017-W19" in inbox.received[0]
 
@@ -95,20 +95,14 @@ def test_starttls_upgrades_the_connection_before_logging_in(ca, digest_and_store
 def test_implicit_ssl_connects_encrypted_from_the_first_byte(ca, digest_and_store):
     digest, store = digest_and_store
     inbox = Inbox()
-    controller, port = serve(inbox, ssl_context=ca, auth_require_tls=False)
-    try:
+    with serve(inbox, ssl_context=ca, auth_require_tls=False) as port:
         report = send(digest, store, settings(port, "ssl"), base_delay=0)
-    finally:
-        controller.stop()
     assert report.sent == ["ana@example.org"] and len(inbox.received) == 1
 
 
 def test_a_refused_login_over_tls_is_an_error_that_never_shows_the_password(ca, digest_and_store):
     digest, store = digest_and_store
-    controller, port = serve(Inbox(), tls_context=ca, require_starttls=True)
-    try:
+    with serve(Inbox(), tls_context=ca, require_starttls=True) as port:
         with pytest.raises(DeliveryError) as err:
             send(digest, store, settings(port, "starttls", password="wrong-pass"), base_delay=0)
-    finally:
-        controller.stop()
     assert "wrong-pass" not in str(err.value)

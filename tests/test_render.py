@@ -15,14 +15,13 @@ import mwparserfromhell
 import pytest
 from bs4 import BeautifulSoup
 
-from digest.compose import compose, entry_messages, parse_period
+from digest.compose import entry_messages
 from digest.config import DigestSettings
 from digest.errors import DigestError
 from digest.model import Digest, Entry, Reference
 from digest.render import FORMATS, render
-from digest.store import open_store
 
-from digest_samples import week_items
+from digest_samples import week19, week_store
 
 SETTINGS = DigestSettings(recipients=("team@example.org",),
                           archive_url="https://digest.example.org/",
@@ -34,9 +33,8 @@ URL_LINE = re.compile(r"^\s*(\[\d+\]\s+)?https?://\S+$")
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
-    store = open_store(str(tmp_path_factory.mktemp("render") / "s.sqlite3"))
-    store.add(week_items())
-    digest = compose(store, parse_period("2017-W19", None, None, "UTC", store), SETTINGS)
+    store = week_store(tmp_path_factory.mktemp("render") / "s.sqlite3")
+    digest = week19(store, settings=SETTINGS)
     messages = entry_messages(store, digest)
     store.close()
     return digest, messages
@@ -316,9 +314,7 @@ def test_a_broken_override_is_an_error_naming_the_template(week, tmp_path):
 @pytest.fixture
 def store_path(tmp_path):
     path = str(tmp_path / "s.sqlite3")
-    store = open_store(path)
-    store.add(week_items())
-    store.close()
+    week_store(path).close()
     return path
 
 
