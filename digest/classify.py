@@ -11,7 +11,7 @@ import math
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -21,6 +21,12 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import BodyPart, Link, Message, Reason, Verdict
+
+try:  # the re module's own parser: what a pattern's matches must start with and contain
+    from re import _parser as _sre_parse
+    from re._constants import AT as _AT, AT_BOUNDARY as _AT_BOUNDARY, LITERAL as _LITERAL
+except ImportError:  # pragma: no cover - another Python: correct, only slower
+    _sre_parse = _AT = _AT_BOUNDARY = _LITERAL = None
 
 KINDS = ("text", "reply", "new-thread", "list", "link", "partners")
 PARTS = tuple(p.value for p in BodyPart)
@@ -164,28 +170,29 @@ _COMMON = frozenset(b"a an the i we is in of to and or our this that with for on
                     b"are my has have was were will not".split())
 
 
-def _required_keys(pattern: str) -> frozenset[bytes]:
-    """Keys (first six bytes) of the words every match of a folded pattern must contain, found
-    from the parsed pattern; an empty set when none can be told, and the pattern then runs on
-    every text."""
+def _parsed(pattern: str) -> list[tuple[Any, Any]]:
+    """A pattern as the re module parses it (opcode, argument), or [] when it cannot be told:
+    another Python, or a bad pattern (re.compile reports those)."""
+    if _sre_parse is None:  # pragma: no cover - another Python: correct, only slower
+        return []
     try:
-        import re._parser as sre_parse
-        from re._constants import AT, AT_BOUNDARY, LITERAL
-    except ImportError:  # pragma: no cover - another Python: correct, only slower
-        return frozenset()
-    try:
-        items = list(sre_parse.parse(pattern))
-    except Exception:  # noqa: BLE001 - re.compile reports bad patterns
-        return frozenset()
+        return list(_sre_parse.parse(pattern))
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _required_keys(items: Sequence[tuple[Any, Any]]) -> frozenset[bytes]:
+    """Keys (first six bytes) of the words every match of a folded pattern (parsed) must
+    contain; an empty set when none can be told, and the pattern then runs on every text."""
     words: list[str] = []
     cur, at_start, boundary = "", False, False
     for op, av in items:
-        if op is LITERAL and _is_word(chr(av)):
+        if op is _LITERAL and _is_word(chr(av)):
             if not cur:
                 at_start = boundary
             cur += chr(av)
             continue
-        complete = op is LITERAL or (op is AT and av is AT_BOUNDARY)
+        complete = op is _LITERAL or (op is _AT and av is _AT_BOUNDARY)
         if cur and at_start and (complete or len(cur) >= _KEY):
             words.append(cur)
         cur, boundary = "", complete
@@ -269,7 +276,15 @@ def _alt(folded: str, tag: int, order: int, positive: bool) -> _Alt:
     bounded = folded.startswith("\\b")
     anchored = folded.startswith("\\A")
     body = folded[2:] if bounded or anchored else folded
-    lead, complete = ("", False) if anchored else _literal_start(body)
+    items = _parsed(folded)  # parsed once: the literal start and the required words
+    if anchored:
+        lead, complete = "", False
+    elif not bounded:
+        lead, complete = _literal_start(items)
+    elif items[:1] == [(_AT, _AT_BOUNDARY)] and len(_top_split(body)) == 1:
+        lead, complete = _literal_start(items[1:])
+    else:  # a top-level "|": the "\b" is the first alternative's only, the body parses alone
+        lead, complete = _literal_start(_parsed(body))
     if lead and _is_word(lead[0]):
         word = lead
         for i, ch in enumerate(lead):
@@ -281,24 +296,18 @@ def _alt(folded: str, tag: int, order: int, positive: bool) -> _Alt:
     else:
         lead_key = None
     return _Alt(tag, order, positive, body, bounded, anchored, lead, lead_key,
-                _required_keys(folded))
+                _required_keys(items))
 
 
-def _literal_start(body: str) -> tuple[str, bool]:
-    """The literal characters a pattern starts with, and whether a word boundary or a
-    non-word character is sure to follow them."""
-    try:
-        import re._parser as sre_parse
-        from re._constants import AT, AT_BOUNDARY, LITERAL
-        items = list(sre_parse.parse(body))
-    except Exception:  # noqa: BLE001 - another Python, or a pattern re will report
-        return "", False
+def _literal_start(items: Sequence[tuple[Any, Any]]) -> tuple[str, bool]:
+    """The literal characters a pattern (parsed) starts with, and whether a word boundary or
+    a non-word character is sure to follow them."""
     out = []
     for op, av in items:
-        if op is LITERAL:
+        if op is _LITERAL:
             out.append(chr(av))
             continue
-        return "".join(out), op is AT and av is AT_BOUNDARY
+        return "".join(out), op is _AT and av is _AT_BOUNDARY
     return "".join(out), True
 
 
@@ -356,7 +365,8 @@ def _expand(pattern: str, limit: int = 64) -> list[str]:
     """Groups of alternatives become one pattern per alternative ("\\b(?:a|b)c" -> "\\bac",
     "\\bbc"), so that each has literal words to be found by, and a literal start re finds fast.
     Group by group, left to right, while there are at most `limit` patterns."""
-    current = _top_split(pattern) if len(_top_split(pattern)) <= limit else [pattern]
+    parts = _top_split(pattern)
+    current = parts if len(parts) <= limit else [pattern]
     while True:
         grown: list[str] = []
         for p in current:
@@ -375,9 +385,10 @@ def _expand(pattern: str, limit: int = 64) -> list[str]:
         current = grown
 
 
-def _first_group(pattern: str) -> int:
-    """Index of the first top-level "(?:" group with no quantifier after it (or just "?"),
-    or -1."""
+def _structure(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """(index, character, depth) of every "(", ")" and "|" of a pattern outside escapes and
+    character classes; depth is the number of groups around the character (0 for the
+    parentheses of a top-level group)."""
     depth, i, in_class = 0, 0, False
     while i < len(pattern):
         c = pattern[i]
@@ -388,67 +399,48 @@ def _first_group(pattern: str) -> int:
             in_class = c != "]"
         elif c == "[":
             in_class = True
+            if pattern[i + 1:i + 2] == "]":  # "[]...]": the first "]" is a literal
+                i += 1
         elif c == "(":
-            if depth == 0 and pattern.startswith("(?:", i):
-                close = _closing(pattern[i:])
-                if close < 0:
-                    return -1
-                after = pattern[i + close + 1:i + close + 3]
-                if after[:1] not in ("?", "*", "+", "{") or (after[:1] == "?" and after != "??"):
-                    return i
-                i += close + 1
-                continue
+            yield i, c, depth
             depth += 1
         elif c == ")":
             depth -= 1
+            yield i, c, depth
+        elif c == "|":
+            yield i, c, depth
         i += 1
+
+
+def _first_group(pattern: str) -> int:
+    """Index of the first top-level "(?:" group with no quantifier after it (or just "?"),
+    or -1."""
+    for i, c, depth in _structure(pattern):
+        if c == "(" and depth == 0 and pattern.startswith("(?:", i):
+            close = _closing(pattern[i:])
+            if close < 0:
+                return -1
+            after = pattern[i + close + 1:i + close + 3]
+            if after[:1] not in ("?", "*", "+", "{") or (after[:1] == "?" and after != "??"):
+                return i
     return -1
 
 
 def _closing(body: str) -> int:
     """Index of the parenthesis closing the group that opens `body`, or -1."""
-    depth, i, in_class = 0, 0, False
-    while i < len(body):
-        c = body[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if body[i + 1:i + 2] == "]":
-                i += 1
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
+    for i, c, depth in _structure(body):
+        if c == ")" and depth == 0:
+            return i
     return -1
 
 
 def _top_split(inner: str) -> list[str]:
     """A pattern split at its top-level "|"."""
-    parts, depth, start, i, in_class = [], 0, 0, 0, False
-    while i < len(inner):
-        c = inner[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
+    parts, start = [], 0
+    for i, c, depth in _structure(inner):
+        if c == "|" and depth == 0:
             parts.append(inner[start:i])
             start = i + 1
-        i += 1
     parts.append(inner[start:])
     return parts
 

@@ -586,7 +586,7 @@ def _ref_and_label(ctx: _Context, s: int, ls: int, end: int,
     if fm is not None:
         ref = int(fm.group(1))
         own = _clean(fm.group(2))
-        return ref, own or _marker_label(text, ref, ls)
+        return ref, own or _marker_label(text, ref)
     # markdown [text](url)
     if s >= 2 and text[s - 2:s] == "](":
         open_at = text.rfind("[", max(0, s - 300), s - 2)
@@ -616,7 +616,7 @@ def _ref_and_label(ctx: _Context, s: int, ls: int, end: int,
     prev = _previous_line(text, ls)
     if prev[:1] == "[" and (alone := _MARKER_ALONE.fullmatch(prev)) is not None:
         ref = int(alone.group(1))
-        return ref, _marker_label(text, ref, ls)
+        return ref, _marker_label(text, ref)
     if prev.endswith(":"):
         return None, _last_clause(prev[-400:-1])
     if bracketed and prev:
@@ -638,13 +638,14 @@ def _previous_line(text: str, ls: int) -> str:
     return ""
 
 
-def _marker_label(text: str, ref: int, list_line: int) -> str:
-    """The words just before the inline marker `[ref]` that points at a footnote."""
+def _marker_label(text: str, ref: int) -> str:
+    """The words just before the inline marker `[ref]` that points at a footnote (a marker
+    that starts its line is the footnote itself, not a marker in the prose)."""
     marker = f"[{ref}]"
     pos = text.find(marker)
     while pos >= 0:
         ls = text.rfind("\n", 0, pos) + 1
-        if pos != list_line and text[ls:pos].strip(" \t>") != "":
+        if text[ls:pos].strip(" \t>") != "":
             return _words_before(text, pos)
         pos = text.find(marker, pos + 1)
     return ""
