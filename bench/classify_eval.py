@@ -24,49 +24,20 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from digest.classify import classify, load_rules  # noqa: E402
+from digest.links import extract_links  # noqa: E402
 from digest.model import Link, Message, Verdict  # noqa: E402
+from digest.parse import normalise_subject, parse_message, split_body  # noqa: E402
+from digest.sources.local import read_path  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 
 
 # --- messages from the labelled corpus ------------------------------------------------------
 
-def _split(body: str) -> tuple[str, str, str, str]:
-    """(new, quoted, signature, footer): digest.parse's splitter when present, else a minimal
-    one (quotes are "> " lines, the footer starts at a Mailman rule, the signature at "-- ")."""
-    try:
-        from digest.parse import split_body
-    except ImportError:
-        split_body = None
-    if split_body is not None:
-        new, quoted, sig, footer, _ = split_body(body)
-        return new, quoted, sig, footer
-    new, quoted, sig, footer = [], [], [], []
-    target = new
-    for line in body.split("\n"):
-        if line.startswith(">"):
-            quoted.append(line)
-            continue
-        if line.startswith(("_____", "More information about the")) and target is not footer:
-            target = footer
-        elif line.rstrip() == "--" and target is new:
-            target = sig
-        target.append(line)
-    return "\n".join(new), "\n".join(quoted), "\n".join(sig), "\n".join(footer)
-
-
-def _subject_norm(subject: str) -> str:
-    try:
-        from digest.parse import normalise_subject
-    except ImportError:
-        return subject
-    return normalise_subject(subject)
-
-
 def corpus_message(item: dict, key: str) -> Message:
     """A Message from one labelled corpus record (no headers: replies show only in the text)."""
     body = item.get("body", "")
-    new, quoted, sig, footer = _split(body)
+    new, quoted, sig, footer, _ = split_body(body)
     lst = (item.get("list") or "").lower()
     date = None
     if item.get("date"):
@@ -76,22 +47,10 @@ def corpus_message(item: dict, key: str) -> Message:
             date = None
     subject = item.get("subject") or ""
     return Message(key=key, message_id=key, msgid_hash="", subject=subject,
-                   subject_norm=_subject_norm(subject), from_name=item.get("from_name") or "",
+                   subject_norm=normalise_subject(subject), from_name=item.get("from_name") or "",
                    from_addr="", date=date, in_reply_to=None, references=(),
                    lists=(lst,) if lst and lst != "other" else (), text=body, new_text=new,
                    quoted_text=quoted, signature=sig, footer=footer)
-
-
-def corpus_links(item: dict, message: Message) -> tuple[Link, ...]:
-    """Links: digest.links when present, else the record's URL list (quoted when only in quotes)."""
-    try:
-        from digest.links import extract_links
-    except ImportError:
-        extract_links = None
-    if extract_links is not None:
-        return tuple(extract_links(message))
-    return tuple(Link(url=u, raw=u, display=u, quoted=u not in message.new_text)
-                 for u in item.get("links", []))
 
 
 @dataclass
@@ -109,7 +68,7 @@ def load_dev(corpus: Path) -> list[Case]:
         item = json.loads(path.read_text(encoding="utf-8"))
         msg = corpus_message(item, path.stem)
         cases.append(Case(path.name, item.get("subject") or "(no subject)",
-                          item.get("label") == "partnership", msg, corpus_links(item, msg)))
+                          item.get("label") == "partnership", msg, tuple(extract_links(msg))))
     return cases
 
 
@@ -204,9 +163,6 @@ def _ensure_corpus(n: int) -> tuple[Path, Path]:
 
 
 def _parsed(mbox: Path) -> Iterable[Message]:
-    from digest.parse import parse_message
-    from digest.sources.local import read_path
-
     for item in read_path(mbox):
         if isinstance(item, tuple):
             yield parse_message(*item)
@@ -216,12 +172,6 @@ def report_generated(n: int, quiet: bool) -> None:
     if not (SHARED / "bench" / "make_corpus.py").exists():
         print("(generated corpus skipped: ../shared/bench/make_corpus.py not found)")
         return
-    try:
-        import digest.parse  # noqa: F401
-        import digest.sources.local  # noqa: F401
-    except ImportError as exc:
-        print(f"(generated corpus skipped: {exc})")
-        return
     mbox, labels_path = _ensure_corpus(n)
     truth = {}
     for line in labels_path.read_text(encoding="utf-8").splitlines():
@@ -230,11 +180,7 @@ def report_generated(n: int, quiet: bool) -> None:
     t0 = time.perf_counter()
     messages = list(_parsed(mbox))
     parse_s = time.perf_counter() - t0
-    try:
-        from digest.links import extract_links
-        all_links = [tuple(extract_links(m)) for m in messages]
-    except ImportError:
-        all_links = [() for _ in messages]
+    all_links = [tuple(extract_links(m)) for m in messages]
     rules = load_rules()
     verdicts: list[Verdict] = []
     wall, cpu = [], []

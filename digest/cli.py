@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
@@ -16,12 +17,21 @@ from .errors import DigestError
 
 if TYPE_CHECKING:
     from .config import Settings
+    from .store import Store
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     from .config import load_settings
 
     return load_settings(config=args.config, store=args.store)
+
+
+def _open_store(url: str, *, create: bool = False) -> closing[Store]:
+    """The store named by `url`, closed when the `with` block ends; with `create`, a SQLite
+    path gets its folder created first."""
+    from .store import open_store
+
+    return closing(open_store(_ingest_store_url(url) if create else url))
 
 
 def _print_json(obj: Any) -> None:
@@ -34,24 +44,22 @@ def _print_json(obj: Any) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest local archives (format sniffed from content) into the store."""
     from .ingest import default_rules, ingest_paths
-    from .store import open_store
 
     settings = _settings(args)
     rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
-    store = open_store(_ingest_store_url(settings.store))
-    bar = None
-    if not args.no_progress and sys.stderr.isatty():
-        from tqdm import tqdm
+    with _open_store(settings.store, create=True) as store:
+        bar = None
+        if not args.no_progress and sys.stderr.isatty():
+            from tqdm import tqdm
 
-        bar = tqdm(unit=" messages", file=sys.stderr, dynamic_ncols=True, leave=False)
-    try:
-        summary = ingest_paths(args.paths, store, list_name=args.list_name,
-                               workers=args.workers, rules=rules,
-                               progress=(lambda n: bar.update(n - bar.n)) if bar is not None else None)
-    finally:
-        if bar is not None:
-            bar.close()
-        store.close()
+            bar = tqdm(unit=" messages", file=sys.stderr, dynamic_ncols=True, leave=False)
+        try:
+            summary = ingest_paths(
+                args.paths, store, list_name=args.list_name, workers=args.workers, rules=rules,
+                progress=(lambda n: bar.update(n - bar.n)) if bar is not None else None)
+        finally:
+            if bar is not None:
+                bar.close()
     shown = 20
     for defect in summary.defects[:shown]:
         print(f"digest: {defect}", file=sys.stderr)
@@ -82,14 +90,9 @@ def _ingest_store_url(url: str) -> str:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Counts by list and month; with --defects, every recorded defect."""
-    from .store import open_store
-
-    store = open_store(_settings(args).store)
-    try:
+    with _open_store(_settings(args).store) as store:
         stats = store.stats()
         defects = store.defects() if args.defects else []
-    finally:
-        store.close()
     if args.json:
         if args.defects:
             stats = {**stats, "defect_list": [
@@ -144,14 +147,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     """One stored message with its parts, links and verdict."""
     from dataclasses import asdict
 
-    from .store import open_store
-
-    store = open_store(_settings(args).store)
-    try:
+    with _open_store(_settings(args).store) as store:
         record = store.get(args.ident)
         thread_size = len(store.thread(record.thread_id)) if record else 0
-    finally:
-        store.close()
     if record is None:
         raise DigestError(f"{args.ident}: no such message in the store (try a Message-ID, "
                           f"a Message-ID-Hash or an archive URL)")
@@ -255,24 +253,19 @@ def cmd_links(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     """Partnership verdicts of each message in an archive file, without storing."""
-    from .classify import classify, explain_lines, load_rules, verdict_json
+    from .classify import explain_lines, verdict_json
+    from .ingest import default_rules, process_raw
     from .model import Defect
-    from .parse import parse_message
     from .sources.local import read_path
 
-    try:
-        from .links import extract_links
-    except ImportError:  # links are evidence, not a requirement
-        extract_links = None
     settings = _settings(args)
-    rules = load_rules(settings.classify.rules or None, settings.classify.threshold)
+    rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
     for item in read_path(args.path):
         if isinstance(item, Defect):
             print(f"digest: warning: {item}", file=sys.stderr)
             continue
-        message = parse_message(*item)
-        links = extract_links(message) if extract_links else ()
-        verdict = classify(message, links, rules)
+        done = process_raw(*item, rules)
+        message, verdict = done.message, done.verdict
         subject = message.subject or "(no subject)"
         if args.json:
             _print_json({"message_id": message.message_id or message.key, "subject": subject,
@@ -305,18 +298,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     from .compose import compose, entry_messages, parse_period
     from .render import render
-    from .store import open_store
 
     settings = _settings(args)
     templates = _templates_dir(args, settings)
-    store = open_store(settings.store)
-    try:
+    with _open_store(settings.store) as store:
         period = parse_period(args.week, args.date_from, args.date_to, settings.digest.timezone,
                               store, lists=settings.digest.lists)
         digest = compose(store, period, settings.digest)
         messages = entry_messages(store, digest) if args.format == "mime-digest" else None
-    finally:
-        store.close()
     out = render(digest, args.format, settings=settings.digest, templates_dir=templates,
                  messages=messages)
     data = out if isinstance(out, bytes) else out.encode("utf-8")
@@ -339,12 +328,10 @@ def cmd_send(args: argparse.Namespace) -> int:
     from .compose import compose, parse_period
     from .deliver import send
     from .errors import DeliveryError
-    from .store import open_store
 
     settings = _settings(args)
     templates = _templates_dir(args, settings)
-    store = open_store(settings.store)
-    try:
+    with _open_store(settings.store) as store:
         period = parse_period(args.week, getattr(args, "date_from", None),
                               getattr(args, "date_to", None), settings.digest.timezone, store,
                               lists=settings.digest.lists)
@@ -352,8 +339,6 @@ def cmd_send(args: argparse.Namespace) -> int:
         report = send(digest, store, settings, dry_run=args.dry_run, templates_dir=templates,
                       on_result=lambda rcpt, outcome: print(f"{rcpt}: {outcome}",
                                                             file=sys.stderr))
-    finally:
-        store.close()
     if args.dry_run and report.message:
         for rcpt in report.would_send:
             print(f"would send to {rcpt}")
@@ -376,7 +361,6 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Fetch new parts of the configured remote archives, then ingest them."""
-    from .store import open_store
     from .sync import selected, sync
 
     settings = _settings(args)
@@ -398,12 +382,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
         return Report()
 
-    store = open_store(_ingest_store_url(settings.store))
-    try:
+    with _open_store(settings.store, create=True) as store:
         summaries = sync(settings, store, list_name=args.list_name, offline=args.offline,
                          with_html=args.with_html, progress_factory=bar if show_bars else None)
-    finally:
-        store.close()
     for summary in summaries:
         print(summary.line())
     return 1 if summaries and all(s.error for s in summaries) else 0

@@ -7,7 +7,6 @@ not grow with the archive. One bad message becomes a Defect; it never stops an i
 """
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import queue
@@ -21,8 +20,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .classify import classify, load_rules
 from .errors import DigestError
+from .links import extract_links
 from .model import Defect, SourceHints
+from .parse import parse_message
 from .store.base import AddResult, Ingested, Store
 
 CHUNK_MESSAGES = 32              # raw messages per task sent to a worker
@@ -74,30 +76,15 @@ def _count(n: int, word: str) -> str:
 # --- the pure stages ------------------------------------------------------------------------
 
 def process_raw(raw: bytes, hints: SourceHints, rules: Any) -> Ingested:
-    """parse -> links -> classify for one raw message. Stages not built yet are skipped."""
-    from .parse import parse_message
-
+    """parse -> links -> classify for one raw message."""
     message = parse_message(raw, hints)
-    links_stage = _stage("links")
-    links = tuple(links_stage.extract_links(message)) if links_stage else ()
-    classify_stage = _stage("classify")
-    verdict = classify_stage.classify(message, links, rules) if classify_stage else None
-    return Ingested(message, links, verdict)
+    links = tuple(extract_links(message))
+    return Ingested(message, links, classify(message, links, rules))
 
 
 def default_rules(path: str | None = None, threshold: float | None = None) -> Any:
-    """The classifier's rules (bundled, or from `path`), or None while there is no classifier."""
-    classify_stage = _stage("classify")
-    return classify_stage.load_rules(path, threshold) if classify_stage else None
-
-
-def _stage(name: str) -> Any:
-    try:
-        return importlib.import_module(f"digest.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"digest.{name}":
-            return None
-        raise
+    """The classifier's rules: bundled, or from `path`."""
+    return load_rules(path, threshold)
 
 
 def _process_one(raw: bytes, hints: SourceHints, rules: Any) -> Ingested | Defect:

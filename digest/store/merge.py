@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
+from ..links import repair_truncated
 from ..model import Link, Message, Verdict
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -84,12 +85,8 @@ def better_links(stored: Sequence[Link], incoming: Sequence[Link]) -> tuple[Link
 
 
 def repair_links(links: tuple[Link, ...], others: Sequence[Link]) -> tuple[Link, ...]:
-    """`links.repair_truncated` when that stage is present; links unchanged otherwise."""
+    """`links.repair_truncated`, skipped when there is nothing to repair."""
     if not others or not any(link.truncated for link in links):
-        return links
-    try:
-        from ..links import repair_truncated
-    except ImportError:  # the links stage is optional for the store
         return links
     return tuple(repair_truncated(links, others))
 

@@ -236,7 +236,7 @@ class SQLiteStore:
         message = item.message
         stored = self._load(message.key)
         if stored is None:
-            self._insert(item)
+            self._insert(prepare(item))
             result.new += 1
             return
         if same_message(stored[1].message, message):
@@ -294,9 +294,8 @@ class SQLiteStore:
             replace(merged, defects=(), lists=()) != replace(old, defects=(), lists=()))
         if new_row != old_row:
             self._db.execute(_UPDATE_MESSAGE, (*new_row[1:], old.key))
-            self._update_fts(msg, old, merged)
+            self._update_fts(msg, old_row, new_row)
         if links != stored.links:
-            self._db.execute("DELETE FROM links WHERE msg = ?", (msg,))
             self._write_links(msg, links, replacing=True)
         if verdict != stored.verdict and verdict is not None:
             self._write_verdict(msg, verdict)
@@ -306,8 +305,9 @@ class SQLiteStore:
         else:
             result.duplicates += 1
 
-    def _update_fts(self, rowid: int, old: Message, new: Message) -> None:
-        before, after = _fts_row(old), _fts_row(new)
+    def _update_fts(self, rowid: int, old_row: tuple[Any, ...],
+                    new_row: tuple[Any, ...]) -> None:
+        before, after = _fts_of_row(old_row), _fts_of_row(new_row)
         if before == after:
             return
         if rowid in self._fts_pending:  # inserted earlier in this batch, not indexed yet
@@ -328,6 +328,8 @@ class SQLiteStore:
                              (message.archive_url, msg))
 
     def _write_links(self, msg: int, links: Sequence[Link], replacing: bool = False) -> None:
+        if replacing:
+            self._db.execute("DELETE FROM links WHERE msg = ?", (msg,))
         self._db.executemany(_INSERT_LINK, [_link_row(msg, i, link) for i, link in enumerate(links)])
         truncated = sum(1 for link in links if link.truncated)
         if truncated:
@@ -401,11 +403,9 @@ class SQLiteStore:
             (thread_id, msg))]
         intact = links() if ids else ()
         for other in ids:
-            old = tuple(_link(row) for row in self._db.execute(
-                "SELECT * FROM links WHERE msg = ? ORDER BY idx", (other,)))
+            old = self._links_for(other)
             fixed = repair_links(old, [link for link in intact if not link.truncated])
             if fixed != old:
-                self._db.execute("DELETE FROM links WHERE msg = ?", (other,))
                 self._write_links(other, fixed, replacing=True)
 
     # --- reading ------------------------------------------------------------------------
@@ -414,20 +414,23 @@ class SQLiteStore:
         row = self._db.execute(_SELECT_MESSAGE + " WHERE key = ?", (key,)).fetchone()
         return None if row is None else (row[-1], self._record(row))
 
+    def _links_for(self, msg: int) -> tuple[Link, ...]:
+        return tuple(_link(row) for row in self._db.execute(
+            "SELECT * FROM links WHERE msg = ? ORDER BY idx", (msg,)))
+
     def _record(self, row: Sequence[Any]) -> Record:
         key, msg = row[0], row[-1]
         lists = tuple(name for (name,) in self._db.execute(
             "SELECT list FROM memberships WHERE msg = ? ORDER BY seq", (msg,)))
         message = _message(row, lists)
-        links = tuple(_link(r) for r in self._db.execute(
-            "SELECT * FROM links WHERE msg = ? ORDER BY idx", (msg,)))
+        links = self._links_for(msg)
         verdict_row = self._db.execute(
             "SELECT partnership, score, reasons, partners FROM verdicts WHERE msg = ?",
             (msg,)).fetchone()
         urls = tuple(url for (url,) in self._db.execute(
             "SELECT url FROM archive_urls WHERE msg = ? ORDER BY rowid", (msg,)))
         thread_id = row[len(_MESSAGE_COLUMNS)]
-        ts = row[_MESSAGE_COLUMNS.index("ts")]
+        ts = row[_TS]
         replies = 0
         if ts is not None:
             replies = self._db.execute(
@@ -624,10 +627,6 @@ def _message_id_hash(message_id: str) -> str:
     from ..parse import message_id_hash
 
     return message_id_hash(message_id)
-
-
-def _fts_row(m: Message) -> tuple[str, str, str, str]:
-    return m.subject, m.from_name, m.new_text, m.quoted_text
 
 
 def _message_row(m: Message) -> tuple[Any, ...]:
