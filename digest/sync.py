@@ -17,7 +17,7 @@ from typing import Any
 
 from .config import ListSource, Settings, default_data_dir
 from .errors import ConfigError, DigestError
-from .sources.remote import Part, Tally
+from .sources.remote import Part, Tally, mbox_parts
 
 # label -> a callable given the list's running count of messages done (closed, if it has
 # close(), when the list is done): the CLI hangs a tqdm bar on it.
@@ -173,29 +173,5 @@ def _parts(client: Any, source: ListSource, root: Path, store: Any, tally: Tally
 
         return hyperkitty.parts(client, source, cache, cursor, tally, today=today)
     if source.kind == "mbox-url":
-        return _mbox_parts(client, source, cache, cursor, tally)
+        return mbox_parts(client, source, cache, cursor, tally)
     raise ConfigError(f"lists[{source.name}].kind {source.kind!r} is not a known kind")
-
-
-def _mbox_parts(client: Any, source: ListSource, cache: Path, cursor: str | None,
-                tally: Tally) -> Iterator[Part]:
-    """One mbox(.gz) URL: downloaded when changed, ingested when not yet ingested as it is."""
-    from urllib.parse import urlsplit
-
-    from .sources.http import read_meta
-    from .sources.remote import read_cached
-
-    name = urlsplit(source.url).path.rsplit("/", 1)[-1] or "archive.mbox"
-    path = cache / name
-    if client is not None:
-        tally.checked += 1
-        got = client.download(source.url, path)
-        tally.downloaded += int(got.changed)
-        sha = got.sha256
-    else:
-        if not path.is_file():
-            return
-        sha = read_meta(path).get("sha256") or ""
-    if client is not None and sha == cursor:
-        return
-    yield Part(name, source.url, lambda: read_cached(path, source.url, source.name), cursor=sha)

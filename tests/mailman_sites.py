@@ -98,6 +98,32 @@ def mail(n: int, when: datetime, subject: str = "", body: str = "") -> Mail:
                              f"https://meta.example.org/wiki/Partnership_{n}")
 
 
+def at(day: str, hour: int = 12) -> datetime:
+    """Noon (or `hour`) UTC on an ISO day."""
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=timezone.utc)
+
+
+# the sample HyperKitty list's nine messages: two in April, three in May, four in June 2021
+SAMPLE_DAYS = ["2021-04-03", "2021-04-28", "2021-05-02", "2021-05-17", "2021-05-31",
+               "2021-06-01", "2021-06-09", "2021-06-09", "2021-06-15"]
+
+
+def sample_hyperkitty(web: LocalWeb) -> HyperKittySite:
+    """The sample list: message n is sent on SAMPLE_DAYS[n - 1] at 8 + n o'clock UTC."""
+    return HyperKittySite(web, mails=[mail(n, at(d, 8 + n)) for n, d in enumerate(SAMPLE_DAYS, 1)])
+
+
+def grown_june(folder: Path) -> bytes:
+    """The pipermail folder's 2021-June.txt with a third message appended, as a month that
+    keeps receiving mail is served again."""
+    return (folder / "2021-June.txt").read_bytes() + (
+        b"From fay.ng at example.org  Wed Jun 30 12:00:00 2021\n"
+        b"From: fay.ng at example.org (Fay Ng)\n"
+        b"Date: Wed, 30 Jun 2021 12:00:00 +0000\n"
+        b"Subject: [Wikimedia-l] Re: Museum partnership: photographs released\n"
+        b"Message-ID: <jun-3@mail.example.org>\n\nWell done.\n\n")
+
+
 @dataclass
 class HyperKittySite:
     """A HyperKitty list at `web.url + /hyperkitty/list/ADDRESS/` with its export and API."""

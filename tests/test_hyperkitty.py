@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from localweb import LocalWeb, Reply
-from mailman_sites import HyperKittySite, client, collect, mail
+from mailman_sites import HyperKittySite, at, client, collect, mail, sample_hyperkitty
 
 from digest.config import ListSource
 from digest.errors import ConfigError, FetchError
@@ -17,10 +17,6 @@ from digest.sources.http import BadAnswerError
 from digest.sources.remote import Tally
 
 TODAY = date(2021, 6, 20)
-
-
-def at(day: str, hour: int = 12) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=timezone.utc)
 
 
 def messages(items) -> list:
@@ -35,9 +31,7 @@ def web():
 
 @pytest.fixture
 def site(web):
-    days = ["2021-04-03", "2021-04-28", "2021-05-02", "2021-05-17", "2021-05-31",
-            "2021-06-01", "2021-06-09", "2021-06-09", "2021-06-15"]
-    return HyperKittySite(web, mails=[mail(n, at(d, 8 + n)) for n, d in enumerate(days, 1)])
+    return sample_hyperkitty(web)
 
 
 def source(site: HyperKittySite, since: str = "2021-04-01") -> ListSource:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from localweb import LocalWeb, Reply
-from mailman_sites import client, collect
+from mailman_sites import client, collect, grown_june
 from mailman_sites import etag as _etag
 from mailman_sites import publish_pipermail as publish
 
@@ -107,12 +107,7 @@ def test_a_second_sync_rechecks_only_the_newest_months_and_downloads_nothing(sit
 def test_a_month_that_grows_is_downloaded_again_and_ingested(site, tmp_path):
     with client() as c:
         first, _ = collect(pipermail.parts(c, source(site), tmp_path, None, Tally("month")))
-        grown = (SITE / "2021-June.txt").read_bytes() + (
-            b"From fay.ng at example.org  Wed Jun 30 12:00:00 2021\n"
-            b"From: fay.ng at example.org (Fay Ng)\n"
-            b"Date: Wed, 30 Jun 2021 12:00:00 +0000\n"
-            b"Subject: [Wikimedia-l] Re: Museum partnership: photographs released\n"
-            b"Message-ID: <jun-3@mail.example.org>\n\nWell done.\n\n")
+        grown = grown_june(SITE)
         site.file("/pipermail/wikimedia-l/2021-June.txt", grown, etag=_etag(grown))
         tally = Tally("month")
         again, items = collect(pipermail.parts(c, source(site), tmp_path, first[-1].cursor, tally))

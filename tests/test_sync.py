@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from localweb import LocalWeb, Reply
-from mailman_sites import HyperKittySite, etag, mail, publish_pipermail
+from mailman_sites import (HyperKittySite, at, etag, grown_june, mail, publish_pipermail,
+                           sample_hyperkitty)
 
 from digest.cli import main
 from digest.config import HttpSettings, ListSource, Settings, load_settings
@@ -26,14 +27,6 @@ from digest.sync import cache_root, sync
 REPO = Path(__file__).resolve().parents[1]
 SITE = Path(__file__).parent / "fixtures" / "pipermail_site" / "wikimedia-l"
 TODAY = date(2021, 6, 20)
-HK_DAYS = ["2021-04-03", "2021-04-28", "2021-05-02", "2021-05-17", "2021-05-31",
-           "2021-06-01", "2021-06-09", "2021-06-09", "2021-06-15"]
-
-
-def at(day: str, hour: int = 12) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=timezone.utc)
-
-
 @pytest.fixture
 def web():
     with LocalWeb() as server:
@@ -55,16 +48,23 @@ def settings(tmp_path: Path, *lists: ListSource, **http) -> Settings:
                     lists=tuple(lists))
 
 
+def write_config(tmp_path: Path, kind: str, url: str, since: str = "", **http) -> Path:
+    """A digest.toml with a contact, no rate limit to speak of, `http` extras and one list."""
+    lines = ["[http]", 'contact = "tests@example.org"', "requests_per_second = 1000"]
+    lines += [f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}" for k, v in http.items()]
+    lines += ["", "[[lists]]", 'name = "wikimedia-l"', f'kind = "{kind}"', f'url = "{url}"']
+    lines += [f'since = "{since}"'] if since else []
+    config = tmp_path / "digest.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
 def client(s: Settings) -> HttpClient:
     return HttpClient(s.http, sleep=lambda _: None)
 
 
 def pipermail_list(web: LocalWeb, since: str = "") -> ListSource:
     return ListSource("wikimedia-l", "pipermail", web.url + "/pipermail/wikimedia-l/", since)
-
-
-def hk_site(web: LocalWeb) -> HyperKittySite:
-    return HyperKittySite(web, mails=[mail(n, at(d, 8 + n)) for n, d in enumerate(HK_DAYS, 1)])
 
 
 def hk_list(site: HyperKittySite) -> ListSource:
@@ -99,12 +99,7 @@ def test_a_month_that_grows_between_syncs_adds_only_its_new_messages(web, store,
     publish_pipermail(web, SITE, "/pipermail/wikimedia-l")
     s = settings(tmp_path, pipermail_list(web))
     run(s, store)
-    grown = (SITE / "2021-June.txt").read_bytes() + (
-        b"From fay.ng at example.org  Wed Jun 30 12:00:00 2021\n"
-        b"From: fay.ng at example.org (Fay Ng)\n"
-        b"Date: Wed, 30 Jun 2021 12:00:00 +0000\n"
-        b"Subject: [Wikimedia-l] Re: Museum partnership: photographs released\n"
-        b"Message-ID: <jun-3@mail.example.org>\n\nWell done.\n\n")
+    grown = grown_june(SITE)
     web.file("/pipermail/wikimedia-l/2021-June.txt", grown, etag=etag(grown))
     [summary] = run(s, store)
     assert (summary.downloaded, summary.new, summary.duplicates) == (1, 1, 2)
@@ -145,7 +140,7 @@ def test_a_429_with_retry_after_is_waited_for(web, store, tmp_path):
 
 def test_a_list_whose_server_stalls_fails_alone(web, store, tmp_path):
     publish_pipermail(web, SITE, "/pipermail/wikimedia-l")
-    site = hk_site(web)
+    site = sample_hyperkitty(web)
     web.routes["/pipermail/wikimedia-l/"] = Reply(body=b"late", stall=1.0)
     s = settings(tmp_path, pipermail_list(web), hk_list(site), read_timeout=0.2)
     failed, ok = run(s, store)
@@ -188,7 +183,7 @@ def test_with_html_stores_the_pipermail_article_urls(web, store, tmp_path):
 # --- hyperkitty and mbox-url -----------------------------------------------------------------
 
 def test_hyperkitty_sync_is_incremental_by_day(web, store, tmp_path):
-    site = hk_site(web)
+    site = sample_hyperkitty(web)
     s = settings(tmp_path, hk_list(site))
     [first] = run(s, store)
     assert first.line() == "wikimedia-l: 3 windows checked, 3 downloaded, 9 new messages"
@@ -213,7 +208,7 @@ def test_an_mbox_url_is_ingested_once_until_it_changes(web, store, tmp_path):
 
 def test_offline_re_ingests_the_cache_without_the_network(web, tmp_path):
     publish_pipermail(web, SITE, "/pipermail/wikimedia-l")
-    site = hk_site(web)
+    site = sample_hyperkitty(web)
     s = settings(tmp_path, pipermail_list(web), hk_list(site))
     with open_store(str(tmp_path / "one.sqlite3")) as one:
         run(s, one)
@@ -247,7 +242,7 @@ class CrashingStore(SQLiteStore):
 
 
 def test_a_sync_interrupted_between_windows_resumes_without_loss_or_duplicates(web, tmp_path):
-    site = hk_site(web)
+    site = sample_hyperkitty(web)
     s = settings(tmp_path, hk_list(site))
     db = str(tmp_path / "digest.sqlite3")
     crashing = CrashingStore(db, crash_at=1)
@@ -265,7 +260,7 @@ def test_a_sync_interrupted_between_windows_resumes_without_loss_or_duplicates(w
 
 
 def test_a_sync_killed_with_sigkill_resumes_without_loss_or_duplicates(web, tmp_path):
-    site = hk_site(web)
+    site = sample_hyperkitty(web)
     stalled = threading.Event()
     may = f"/hyperkitty/list/{site.address}/export/*"
     export = web.routes[may]
@@ -277,20 +272,8 @@ def test_a_sync_killed_with_sigkill_resumes_without_loss_or_duplicates(web, tmp_
         return export(seen)
 
     web.routes[may] = stall_in_may
-    config = tmp_path / "digest.toml"
-    config.write_text(f"""
-[http]
-contact = "tests@example.org"
-requests_per_second = 1000
-read_timeout = 60
-cache_dir = "{tmp_path / 'cache'}"
-
-[[lists]]
-name = "wikimedia-l"
-kind = "hyperkitty"
-url = "{site.url}"
-since = "2021-04-01"
-""")
+    config = write_config(tmp_path, "hyperkitty", site.url, since="2021-04-01", read_timeout=60,
+                          cache_dir=str(tmp_path / "cache"))
     db = tmp_path / "digest.sqlite3"
     proc = subprocess.Popen([sys.executable, "-m", "digest.cli", "--config", str(config),
                              "--store", str(db), "sync", "--no-progress"], cwd=REPO,
@@ -349,17 +332,7 @@ def test_the_example_config_loads_with_both_lists_in_both_locations():
 
 def test_digest_sync_prints_a_summary_per_list(web, tmp_path, capsys):
     publish_pipermail(web, SITE, "/pipermail/wikimedia-l")
-    config = tmp_path / "digest.toml"
-    config.write_text(f"""
-[http]
-contact = "tests@example.org"
-requests_per_second = 1000
-
-[[lists]]
-name = "wikimedia-l"
-kind = "pipermail"
-url = "{web.url}/pipermail/wikimedia-l/"
-""")
+    config = write_config(tmp_path, "pipermail", f"{web.url}/pipermail/wikimedia-l/")
     db = str(tmp_path / "var" / "digest.sqlite3")   # the folder is created on first use
     assert main(["--config", str(config), "--store", db, "sync", "--no-progress"]) == 0
     assert capsys.readouterr().out == "wikimedia-l: 4 months checked, 4 downloaded, 6 new messages\n"
@@ -369,18 +342,7 @@ url = "{web.url}/pipermail/wikimedia-l/"
 
 
 def test_digest_sync_exits_1_when_every_list_failed(web, tmp_path, capsys):
-    config = tmp_path / "digest.toml"
-    config.write_text(f"""
-[http]
-contact = "tests@example.org"
-requests_per_second = 1000
-retries = 0
-
-[[lists]]
-name = "wikimedia-l"
-kind = "pipermail"
-url = "{web.url}/pipermail/gone/"
-""")
+    config = write_config(tmp_path, "pipermail", f"{web.url}/pipermail/gone/", retries=0)
     assert main(["--config", str(config), "--store", str(tmp_path / "d.sqlite3"), "sync"]) == 1
     assert "wikimedia-l: 0 months checked" in capsys.readouterr().out
 

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..model import Defect, SourceHints
 from ..parse import message_id_hash, normalise_message_id
 from .http import BadAnswerError, HttpClient, HttpStatusError
-from .remote import Item, Part, Tally, header_value, read_cached
+from .remote import Item, Part, Tally, header_value, json_cursor, parse_since, read_cached
 
 PAGE = 100          # the API is always asked with an explicit limit
 MAX_PAGES = 20      # how far back the API is paged to validate exports
@@ -170,13 +170,8 @@ def api_day_counts(client: HttpClient, hk: HyperKittyList, since: date
 
 
 def load_cursor(value: str | None) -> dict[str, str]:
-    if not value:
-        return {}
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return {}
-    return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    """The cursor holds the last message's time (`last`) and the last day asked (`through`)."""
+    return {k: str(v) for k, v in json_cursor(value).items()}
 
 
 def start_day(cursor: dict[str, str], since: date | None, today: date) -> date | None:
@@ -297,14 +292,7 @@ def parts(client: HttpClient | None, source: ListSource, cache: Path, cursor: st
             yield Part(label, str(path), lambda p=path: read_cached(p, str(p), source.name, annotate))
         return
     state = load_cursor(cursor)
-    since = None
-    if source.since:
-        try:
-            since = date.fromisoformat(source.since)
-        except ValueError:
-            raise ConfigError(f"lists[{source.name}].since {source.since!r} is not a date "
-                              f"(YYYY-MM-DD)") from None
-    start = start_day(state, since, today)
+    start = start_day(state, parse_since(source), today)
     if start is None:
         start = _first_day(client, hk)
     if start is None:

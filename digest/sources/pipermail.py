@@ -18,11 +18,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from bs4 import BeautifulSoup
 
 from ..config import ListSource
-from ..errors import ConfigError, FetchError
+from ..errors import FetchError
 from ..model import Defect, SourceHints
 from ..parse import normalise_message_id
 from .http import HttpClient, HttpStatusError, read_meta
-from .remote import Item, Part, Tally, header_value, read_cached
+from .remote import Item, Part, Tally, header_value, json_cursor, parse_since, read_cached
 
 MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
 _ARCHIVE = re.compile(r"^(\d{4}-[A-Za-z0-9]+)\.txt(\.gz)?$")
@@ -84,16 +84,6 @@ def wanted(month: Month, since: date | None) -> bool:
     return (month.year, month.month) >= (since.year, since.month)
 
 
-def parse_since(source: ListSource) -> date | None:
-    if not source.since:
-        return None
-    try:
-        return date.fromisoformat(source.since)
-    except ValueError:
-        raise ConfigError(f"lists[{source.name}].since {source.since!r} is not a date "
-                          f"(YYYY-MM-DD)") from None
-
-
 def base_url(source: ListSource) -> str:
     """The list's archive folder: the configured URL, without index.html, with a slash."""
     url = source.url
@@ -104,13 +94,7 @@ def base_url(source: ListSource) -> str:
 
 def load_cursor(value: str | None) -> dict[str, str]:
     """The cursor maps each ingested month to the hash of the file that was ingested."""
-    if not value:
-        return {}
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return {}
-    months = data.get("months") if isinstance(data, dict) else None
+    months = json_cursor(value).get("months")
     return {str(k): str(v) for k, v in months.items()} if isinstance(months, dict) else {}
 
 

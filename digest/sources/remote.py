@@ -7,11 +7,15 @@ point resume without loss and without duplicates.
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
+from ..config import ListSource
+from ..errors import ConfigError
 from ..model import Defect, SourceHints
 
 Item = tuple[bytes, SourceHints] | Defect
@@ -60,6 +64,52 @@ def read_cached(path: Path, url: str, list_name: str | None,
         if annotate is not None:
             hints = annotate(raw, hints)
         yield raw, hints
+
+
+def mbox_parts(client, source: ListSource, cache: Path, cursor: str | None,
+               tally: Tally) -> Iterator[Part]:
+    """One mbox(.gz) URL (kind "mbox-url"): downloaded when changed, ingested when not yet
+    ingested as it is; the cursor is the file's hash. `client` None means offline."""
+    from urllib.parse import urlsplit
+
+    from .http import read_meta
+
+    name = urlsplit(source.url).path.rsplit("/", 1)[-1] or "archive.mbox"
+    path = cache / name
+    if client is not None:
+        tally.checked += 1
+        got = client.download(source.url, path)
+        tally.downloaded += int(got.changed)
+        sha = got.sha256
+    else:
+        if not path.is_file():
+            return
+        sha = read_meta(path).get("sha256") or ""
+    if client is not None and sha == cursor:
+        return
+    yield Part(name, source.url, lambda: read_cached(path, source.url, source.name), cursor=sha)
+
+
+def parse_since(source: ListSource) -> date | None:
+    """The configured first day of a list (`since`), or None; a bad date is a ConfigError."""
+    if not source.since:
+        return None
+    try:
+        return date.fromisoformat(source.since)
+    except ValueError:
+        raise ConfigError(f"lists[{source.name}].since {source.since!r} is not a date "
+                          f"(YYYY-MM-DD)") from None
+
+
+def json_cursor(value: str | None) -> dict:
+    """A stored cursor read as a JSON object; none, or one that is not a JSON object, is {}."""
+    if not value:
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
