@@ -350,3 +350,19 @@ def test_random_mbox_like_files_never_raise_and_lose_no_pipermail_bytes(tmp_path
             parse_message(raw, hints)
         if sniff(path) == "pipermail":   # no unescaping there: the split must be lossless
             assert b"".join(got) == data
+
+
+@pytest.mark.parametrize("path", [MIXED, PIPERMAIL, HYPERKITTY], ids=lambda p: p.name)
+def test_messages_split_the_same_whatever_the_read_size(path, tmp_path, monkeypatch):
+    """The splitter reads in blocks and takes the lines between `From ` lines in bulk: a
+    separator, an escaped `>From ` or a CRLF cut by a block boundary changes nothing."""
+    import digest.sources.local as local
+
+    crlf = tmp_path / f"crlf-{path.name}"
+    crlf.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    for source in (path, crlf):
+        expected = list(read_path(source))
+        for size in (1, 7, 64, 4096):
+            monkeypatch.setattr(local, "_READ_BYTES", size)
+            assert list(read_path(source)) == expected, (source.name, size)
+        monkeypatch.undo()

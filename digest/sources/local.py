@@ -40,6 +40,8 @@ _PIPERMAIL_TWO_SPACES_RE = re.compile(rb"^From \S+  " + _DAY)   # Mailman 2: "Fr
 _HEADER_LINE_RE = re.compile(rb"^[!-9;-~]+:")
 _CONFIRM_HEADER_RE = re.compile(rb"^[A-Za-z][A-Za-z0-9_.-]*:(?:[ \t]|\r?\n)")
 _MBOXRD_FROM_RE = re.compile(rb"^>+From ")
+_MBOXRD_LINES_RE = re.compile(rb"^>(?=>*From )", re.MULTILINE)   # the same, in a run of lines
+_READ_BYTES = 1 << 20
 _PIPERMAIL_HEADERS = {b"from", b"date", b"subject", b"in-reply-to", b"references", b"message-id"}
 
 _MONTH_NAMES = ("January|February|March|April|May|June|July|August|September|October|"
@@ -242,6 +244,35 @@ def _read_single(p: Path, list_name: str | None, cap: int) -> Iterator[Item]:
     yield bytes(buf), hints
 
 
+def _pieces(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """The stream as (line, True) for each line that starts with `From ` and (run, False) for
+    the whole lines between them: the splitter looks at those lines alone and takes the rest
+    in bulk, instead of running Python for every line of an archive."""
+    read = getattr(stream, "read1", stream.read)   # one raw read: a cut gzip loses the least
+    carry = b""
+    while True:
+        chunk = read(_READ_BYTES)
+        final = not chunk
+        data = carry + chunk if carry else chunk
+        cut = len(data) if final else data.rfind(b"\n") + 1
+        if not cut and not final:
+            carry = data     # no whole line yet
+            continue
+        region, carry = (data, b"") if cut == len(data) else (data[:cut], data[cut:])
+        pos, n = 0, len(region)
+        while pos < n:
+            if region.startswith(b"From ", pos):
+                end = region.find(b"\n", pos) + 1 or n
+                yield region[pos:end], True
+            else:
+                found = region.find(b"\nFrom ", pos)
+                end = n if found < 0 else found + 1
+                yield region[pos:end] if pos or end < n else region, False
+            pos = end
+        if final:
+            return
+
+
 def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator[Item]:
     """Split on `From ` separator lines that follow a blank line (or the start) and precede a
     header line; unescape mboxo/mboxrd `>From ` except in pipermail text, which never escaped."""
@@ -272,46 +303,65 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
             yield bytes(buf), _hints(base, index, start, kind, buf)
 
     try:
-        for line in stream:
-            if pending is not None:
-                sep, pending = pending, None
-                if (line[:5] == b"From:" if pending_needs_from else _CONFIRM_HEADER_RE.match(line)):
-                    yield from finish()
-                    index += 1
-                    start = pending_offset
-                    buf = bytearray(sep)
-                    skipping = False
-                elif not skipping:
-                    _append(buf, sep, unescape)
-            # pipermail does not always leave a blank line before a separator (after a
-            # scrubbed-attachment notice); there the full pattern plus a `From:` line decides
-            if line[:5] == b"From " and (prev_blank or pipermail) and len(line) < 1000 and (
-                    strict.match(line) or (not pipermail and _LOOSE_SEPARATOR_RE.match(line))):
-                if index == 0 and not buf:
-                    index, start, buf, skipping = 1, offset, bytearray(line), False
-                else:
-                    pending, pending_offset = line, offset
-                    pending_needs_from = pipermail   # Mailman 2 always writes From: first
-                offset += len(line)
-                prev_blank = False
-                continue
-            if index == 0:
-                # bytes before the first separator (blank lines, a BOM): not a message
-                if line.strip(b"\r\n\xef\xbb\xbf \t"):
-                    index, start = 1, offset
-                    buf = bytearray()
-                    _append(buf, line, unescape)
+        for piece, from_line in _pieces(stream):
+            while piece:
+                if not from_line and pending is None and index:
+                    # whole lines, none of them a separator: straight into the message
+                    offset += len(piece)
+                    last = piece.rfind(b"\n", 0, len(piece) - 1) + 1
+                    prev_blank = piece[last:] in (b"\n", b"\r\n")
+                    if not skipping:
+                        if unescape and b">From " in piece:
+                            piece = _MBOXRD_LINES_RE.sub(b"", piece)
+                        buf += piece
+                        if len(buf) > cap:
+                            skipping = True
+                            buf = bytearray()
+                    break
+                # one line at a time: a `From ` line, the line after one, or the file's start
+                end = piece.find(b"\n") + 1 or len(piece)
+                line, piece = (piece, b"") if end == len(piece) else (piece[:end], piece[end:])
+                if pending is not None:
+                    sep, pending = pending, None
+                    if (line[:5] == b"From:" if pending_needs_from
+                            else _CONFIRM_HEADER_RE.match(line)):
+                        yield from finish()
+                        index += 1
+                        start = pending_offset
+                        buf = bytearray(sep)
+                        skipping = False
+                    elif not skipping:
+                        _append(buf, sep, unescape)
+                # pipermail does not always leave a blank line before a separator (after a
+                # scrubbed-attachment notice); there the full pattern plus a `From:` line decides
+                if from_line and (prev_blank or pipermail) and len(line) < 1000 and (
+                        strict.match(line) or (not pipermail and _LOOSE_SEPARATOR_RE.match(line))):
+                    if index == 0 and not buf:
+                        index, start, buf, skipping = 1, offset, bytearray(line), False
+                    else:
+                        pending, pending_offset = line, offset
+                        pending_needs_from = pipermail   # Mailman 2 always writes From: first
+                    offset += len(line)
+                    prev_blank = False
+                    continue
+                from_line = False
+                if index == 0:
+                    # bytes before the first separator (blank lines, a BOM): not a message
+                    if line.strip(b"\r\n\xef\xbb\xbf \t"):
+                        index, start = 1, offset
+                        buf = bytearray()
+                        _append(buf, line, unescape)
+                    offset += len(line)
+                    prev_blank = line in (b"\n", b"\r\n")
+                    continue
                 offset += len(line)
                 prev_blank = line in (b"\n", b"\r\n")
-                continue
-            offset += len(line)
-            prev_blank = line in (b"\n", b"\r\n")
-            if skipping:
-                continue
-            _append(buf, line, unescape)
-            if len(buf) > cap:
-                skipping = True
-                buf = bytearray()
+                if skipping:
+                    continue
+                _append(buf, line, unescape)
+                if len(buf) > cap:
+                    skipping = True
+                    buf = bytearray()
         if pending is not None:
             _append(buf, pending, unescape)
         yield from finish()
