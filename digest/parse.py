@@ -207,6 +207,9 @@ _CTIME_RE = re.compile(
     r"^\s*(?:[A-Za-z]{3},?\s+)?([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d\d)(?::(\d\d))?"
     r"(?:\s+([A-Za-z]{1,5}|[+-]\d{4}))?\s+(\d{4})")
 _ZONE_RE = re.compile(r"^[+-]\d{4}$")
+_USUAL_DATE_RE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov"
+    r"|Dec) (\d{4}) (\d\d):(\d\d)(?::(\d\d))? ([+-])(\d\d)(\d\d)(?: \([^()]*\))?\Z")
 _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 _ZONES = {"UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
@@ -223,6 +226,17 @@ def parse_date(value: str | None) -> tuple[datetime | None, str]:
         return None, "missing"
     value = value.strip()
     problem = ""
+    usual = _USUAL_DATE_RE.match(value)
+    if usual:   # what parsedate_tz gives for RFC 5322 dates, without its Python tokenizer
+        day, month, year, hour, minute, second, sign, zh, zm = usual.groups()
+        offset = (int(zh) * 3600 + int(zm) * 60) * (-1 if sign == "-" else 1)
+        if abs(offset) <= _MAX_OFFSET:
+            try:
+                return datetime(int(year), _MONTHS[month.lower()], int(day), int(hour),
+                                int(minute), min(int(second or 0), 59),
+                                tzinfo=_UTC) - timedelta(seconds=offset), problem
+            except ValueError:
+                pass
     parts = None
     try:
         parts = parsedate_tz(value)
