@@ -33,7 +33,11 @@ _SCHEMES = frozenset(("http", "https", "ftp", "ftps"))
 _WWW_HOST = re.compile(r"[\w-]+\.\w")
 # The body of a URL on one line: anything but whitespace and characters that never occur
 # unescaped in a URL written in prose (angle brackets, quotes, CJK punctuation).
-_TOKEN = re.compile(r"[^\s<>\"`“”«»‹›「」『』【】〈〉《》，。、；：！？（）]*")
+# The whitespace is spelled out (every character str.isspace() accepts, which is what "\s"
+# means; a test checks): a set of single characters compiles to one bitmap test per
+# character, where "\s" costs a category lookup, then a comparison with each other character.
+_TOKEN = re.compile(r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+                    r"\u3000<>\"`“”«»‹›「」『』【】〈〉《》，。、；：！？（）]*")
 # A line's quote prefix and indentation ("> > ", "  ", ">>").
 _PREFIX = re.compile(r"[ \t]*(?:>+[ \t]*)*")
 # A footnote marker before a URL on its line: "[1] ", "[1]: ", "[1] Some title: ".
@@ -91,14 +95,13 @@ def extract_from_text(text: str, *, html: str | None = None, footer: str = "",
         # around it as usual.
         end = start + len(footer)
         found = _scan(text[:start], quoted_text)
-        found += [_moved(lk, start) for lk in _footer_links(footer)]
+        found += _moved(_footer_links(footer), start)
         if end < len(text):
-            found += [_moved(lk, end, boilerplate=lk.boilerplate)
-                      for lk in _scan(text[end:], quoted_text)]
+            found += _moved(_scan(text[end:], quoted_text), end, None)
     else:
         found = _scan(text, quoted_text)
         if has_links:  # the footer was kept apart from the text: its links are boilerplate
-            found += [_moved(lk, len(text) + 1) for lk in _footer_links(footer)]
+            found += _moved(_footer_links(footer), len(text) + 1)
     if html:
         truncated = any(lk.truncated for lk in found)
         known = frozenset() if truncated else frozenset(lk.url for lk in found)
@@ -122,13 +125,21 @@ def _footer_links(footer: str) -> tuple[Link, ...]:
     return tuple(_scan(footer, ""))
 
 
-def _moved(lk: Link, offset: int, *, boilerplate: bool = True) -> Link:
+def _moved(links: Iterable[Link], offset: int, boilerplate: bool | None = True) -> list[Link]:
+    """The links `offset` characters further on, flagged boilerplate (None: as they were)."""
+    if boilerplate is None:
+        return [_with(lk, {"position": lk.position + offset}) for lk in links]
+    return [_with(lk, {"position": lk.position + offset, "boilerplate": boilerplate})
+            for lk in links]
+
+
+def _with(lk: Link, changes: dict[str, object]) -> Link:
+    """replace(lk, **changes), without __init__'s overhead where _FAST_LINK allows."""
     if not _FAST_LINK:
-        return replace(lk, position=lk.position + offset, boilerplate=boilerplate)
-    moved = object.__new__(Link)
-    object.__setattr__(moved, "__dict__", {**lk.__dict__, "position": lk.position + offset,
-                                           "boilerplate": boilerplate})
-    return moved
+        return replace(lk, **changes)  # type: ignore[arg-type]
+    new = object.__new__(Link)
+    object.__setattr__(new, "__dict__", {**lk.__dict__, **changes})
+    return new
 
 
 _LINK_FIELDS = tuple(f.name for f in fields(Link))
@@ -158,19 +169,110 @@ def _link(url: str, raw: str, display: str, label: str, ref: int | None, positio
 
 # --- the scan ---------------------------------------------------------------------------------
 
+# The last characters that make _trim or _is_truncated worth calling: most URLs end in a
+# letter, a digit or "/", and skip both calls.
+_TRIM_END = frozenset(_TRAILING) | frozenset(_CLOSERS) | {">"}
+_CUT_END = frozenset("….%")
+_BLANK_LINE_NEXT = frozenset(("\n", "\n\n", "\n\r"))
+
+
 def _scan(text: str, quoted_text: str) -> list[Link]:
+    """Read the URL at each candidate, in text order.
+
+    The common case, a URL on one line followed by a space (not " at ") or by the end of
+    the text, is read here without further calls; wrapped, bracketed and obfuscated URLs go
+    through _read_bracketed and _read_bare.
+    """
     out: list[Link] = []
-    if not text:
+    starts = _candidates(text) if text else []
+    if not starts:
         return out
     ctx = _Context(text, quoted_text)
+    seen = ctx.seen  # URLs read so far
+    blocks: list[tuple[int, int]] | None = None  # list footers, found at the first URL
+    fast_link, new_link, set_dict = _FAST_LINK, object.__new__, object.__setattr__  # see _link
+    has_quoted = quoted_text != ""
     skip_to = 0
-    for s in _candidates(text):
+    at = ls = 0  # candidates come in order: line starts are found incrementally, so a
+    #              megabyte-long line is searched once, not once per URL
+    for s in starts:
         if s < skip_to:
             continue
-        link, end = _read_at(ctx, s)
-        skip_to = end
-        if link is not None:
-            out.append(link)
+        nl = text.rfind("\n", at, s)
+        if nl >= 0:
+            ls = nl + 1
+        at = s
+        before = text[s - 1] if s else ""
+        bracketed = before == "<" or before == ":" and text[max(0, s - 5):s].upper() == "<URL:"
+        joined: str | None = None
+        raw = ""
+        end = s
+        if bracketed:
+            got = _read_bracketed(text, s)
+            if got is not None:
+                joined, end = got
+                raw = text[s:end]
+        cut_off = False
+        if joined is None:
+            m = _TOKEN.match(text, s)
+            end = m.end()  # type: ignore[union-attr]
+            after = text[end:end + 2]
+            if (not after or after[0] not in " \t\r\n" or after in _BLANK_LINE_NEXT
+                    or after[0] == " " and after[1:] not in " \t\r\n"
+                    and text[end:end + 4] != " at "):
+                # the token is the whole URL (what _read_bare would find): no line follows
+                # it, or a blank one, nor " at host"
+                raw = m.group()  # type: ignore[union-attr]
+                if raw[-1] in _TRIM_END:
+                    raw = _trim(raw)
+                    end = s + len(raw)
+                joined = raw
+            else:
+                joined, end = _read_bare(ctx, s, ls, m)  # type: ignore[arg-type]
+                raw = text[s:end]
+            # "<url" never closed before a blank line or the end: the copy was cut there
+            cut_off = bracketed and text[end:end + 2] in ("", "\n", "\n\n")
+            bracketed = False
+        skip_to = end if end > s else s + 1
+        truncated = cut_off or ((joined[-1:] in _CUT_END or "%" in joined[-2:])
+                                and _is_truncated(joined))
+        if truncated and joined.endswith("..."):
+            joined = joined.rstrip(".")
+        info = _url_info(joined)
+        if info is None:
+            continue
+        url, display, kind, project, title, boiler = info
+        if blocks is None:
+            blocks = _footer_blocks(text)
+        if blocks:
+            in_footer = False
+            for a, b in blocks:  # (a loop: any() over a generator costs more than the test)
+                if a <= s < b:
+                    in_footer = True
+                    break
+            if in_footer and url in seen:
+                continue  # a quoted footer repeating one seen before
+            boiler = boiler or in_footer
+        seen.add(url)
+        if (before == " " and s - 2 >= ls and text[s - 2] in _ASCII_ALNUM
+                and text[ls] in _ASCII_LETTERS):
+            # "Some words https://...": what _ref_and_label would say, as the line starts
+            # with a letter (no footnote), no markdown or wikitext, and the words end in
+            # neither ":" nor "(": no label
+            ref, label = None, ""
+        else:
+            ref, label = _ref_and_label(ctx, s, ls, end, bracketed)
+        quoted = (has_quoted or text[ls] in " \t>") and _is_quoted(ctx, s, ls)
+        if fast_link:
+            lk = new_link(Link)
+            set_dict(lk, "__dict__", {
+                "url": url, "raw": raw, "display": display, "label": label, "ref": ref,
+                "position": s, "kind": kind, "boilerplate": boiler, "quoted": quoted,
+                "truncated": truncated, "project": project, "title": title})
+            out.append(lk)
+        else:
+            out.append(Link(url, raw, display, label, ref, s, kind, boiler, quoted, truncated,
+                            project, title))
     return out
 
 
@@ -181,49 +283,49 @@ def _candidates(text: str) -> list[int]:
     speed; the word-boundary checks then look only at the characters around each hit.
     """
     starts: list[int] = []
-    pos = text.find("://")
+    find = text.find
+    pos = find("://")
     while pos >= 0:
-        head = text[max(0, pos - 5):pos].lower()
-        size = (5 if head == "https" else 4 if head.endswith(("http", "ftps")) else
-                3 if head.endswith("ftp") else 0)
-        j = pos - size
-        if size and (j == 0 or text[j - 1] not in _WORD_CHARS):
+        # the common cases, already lower-case, first (every call counts at this rate)
+        if pos >= 4 and text[pos - 4:pos] == "http":
+            j = pos - 4
+        elif pos >= 5 and text[pos - 5:pos] == "https":
+            j = pos - 5
+        else:
+            head = text[max(0, pos - 5):pos].lower()
+            size = (5 if head == "https" else 4 if head.endswith(("http", "ftps")) else
+                    3 if head.endswith("ftp") else 0)
+            j = pos - size if size else -1
+        if j >= 0 and (j == 0 or text[j - 1] not in _WORD_CHARS):
             starts.append(j)
-        pos = text.find("://", pos + 3)
-    for anchor in ("www.",):  # upper-case "WWW." without a scheme is too rare to scan for
-        pos = text.find(anchor)
-        while pos >= 0:
-            if ((pos == 0 or not (_is_word(text[pos - 1]) or text[pos - 1] in "@./-"))
-                    and _WWW_HOST.match(text, pos + 4)):
-                starts.append(pos)
-            pos = text.find(anchor, pos + 4)
+        pos = find("://", pos + 3)
+    # upper-case "WWW." without a scheme is too rare to scan for
+    pos = find("www.")
+    while pos >= 0:
+        # not the tail of a longer name (ASCII word characters only: CJK text runs straight
+        # into URLs without a space)
+        if ((pos == 0 or (text[pos - 1] not in _WORD_CHARS and text[pos - 1] not in "@./-"))
+                and _WWW_HOST.match(text, pos + 4)):
+            starts.append(pos)
+        pos = find("www.", pos + 4)
     for anchor in ("mailto:", "Mailto:", "MAILTO:") if "ailto:" in text else ():
-        pos = text.find(anchor)
+        pos = find(anchor)
         while pos >= 0:
-            if pos == 0 or not _is_word(text[pos - 1]):
+            if pos == 0 or text[pos - 1] not in _WORD_CHARS:
                 starts.append(pos)
-            pos = text.find(anchor, pos + 7)
+            pos = find(anchor, pos + 7)
     starts.sort()
     return starts
-
-
-def _is_word(c: str) -> bool:
-    """ASCII word characters only: CJK text runs straight into URLs without a space."""
-    return c.isascii() and (c.isalnum() or c == "_")
 
 
 class _Context:
     """Per-message facts computed at most once, only when a link needs them."""
 
-    __slots__ = ("text", "quoted_text", "_footer_blocks", "_at", "_ls", "_depth_at", "_depth",
-                 "_quoted_lines", "seen")
+    __slots__ = ("text", "quoted_text", "_depth_at", "_depth", "_quoted_lines", "seen")
 
     def __init__(self, text: str, quoted_text: str) -> None:
         self.text = text
         self.quoted_text = quoted_text
-        self._footer_blocks: list[tuple[int, int]] | None = None
-        self._at = 0   # candidates come in order: line starts are found incrementally,
-        self._ls = 0   # so a megabyte-long line is searched once, not once per URL
         self._depth_at = -1
         self._depth = 0
         self._quoted_lines: frozenset[str] | None = None
@@ -254,74 +356,23 @@ class _Context:
             self._depth = _quote_depth(self.text, line_start)
         return self._depth
 
-    def line_start(self, pos: int) -> int:
-        if pos < self._at:
-            return self.text.rfind("\n", 0, pos) + 1
-        nl = self.text.rfind("\n", self._at, pos)
-        if nl >= 0:
-            self._ls = nl + 1
-        self._at = pos
-        return self._ls
 
-    def footer_blocks(self) -> list[tuple[int, int]]:
-        """List footers: a rule of underscores followed by "... mailing list" (quoted or not)."""
-        if self._footer_blocks is None:
-            blocks: list[tuple[int, int]] = []
-            text = self.text
-            pos = text.find("___")
-            while pos >= 0:
-                ls = text.rfind("\n", 0, pos) + 1
-                le = text.find("\n", pos)
-                le = len(text) if le < 0 else le
-                rule = text[ls:le].strip(" \t>\r")
-                if rule and set(rule) == {"_"}:
-                    window = text[le:le + 400]
-                    if "mailing list" in window.lower():
-                        stop = window.find("\n\n")
-                        blocks.append((ls, le + (stop if stop >= 0 else len(window))))
-                pos = text.find("___", le)
-            self._footer_blocks = blocks
-        return self._footer_blocks
-
-
-def _read_at(ctx: _Context, s: int) -> tuple[Link | None, int]:
-    """Read the URL starting at `s`; returns the link (or None) and where scanning resumes."""
-    text = ctx.text
-    ls = ctx.line_start(s)
-    before = text[s - 1] if s else ""
-    bracketed = before == "<" or before == ":" and text[max(0, s - 5):s].upper() == "<URL:"
-    joined: str | None = None
-    end = s
-    if bracketed:
-        got = _read_bracketed(text, s)
-        if got is not None:
-            joined, end = got
-    cut_off = False
-    if joined is None:
-        joined, end = _read_bare(ctx, s, ls)
-        # "<url" never closed before a blank line or the end: the copy was cut there
-        cut_off = bracketed and text[end:end + 2] in ("", "\n", "\n\n")
-        bracketed = False
-    raw = text[s:end]
-    truncated = cut_off or _is_truncated(joined)
-    if truncated and joined.endswith("..."):
-        joined = joined.rstrip(".")
-    info = _url_info(joined)
-    if info is None:
-        return None, max(end, s + 1)
-    url, display, kind, project, title, boiler = info
-    in_footer = False
-    blocks = ctx.footer_blocks()
-    if blocks:
-        in_footer = any(a <= s < b for a, b in blocks)
-        if in_footer and url in ctx.seen:
-            return None, max(end, s + 1)  # a quoted footer repeating one seen before
-        boiler = boiler or in_footer
-    ctx.seen.add(url)
-    ref, label = _ref_and_label(ctx, s, ls, end, bracketed)
-    link = _link(url, raw, display, label, ref, s, kind, boiler, _is_quoted(ctx, s, ls),
-                 truncated, project, title)
-    return link, max(end, s + 1)
+def _footer_blocks(text: str) -> list[tuple[int, int]]:
+    """List footers: a rule of underscores followed by "... mailing list" (quoted or not)."""
+    blocks: list[tuple[int, int]] = []
+    pos = text.find("___")
+    while pos >= 0:
+        ls = text.rfind("\n", 0, pos) + 1
+        le = text.find("\n", pos)
+        le = len(text) if le < 0 else le
+        rule = text[ls:le].strip(" \t>\r")
+        if rule and set(rule) == {"_"}:
+            window = text[le:le + 400]
+            if "mailing list" in window.lower():
+                stop = window.find("\n\n")
+                blocks.append((ls, le + (stop if stop >= 0 else len(window))))
+        pos = text.find("___", le)
+    return blocks
 
 
 def _is_truncated(url: str) -> bool:
@@ -341,8 +392,7 @@ def _url_info(written: str) -> tuple[str, str, LinkKind, str | None, str | None,
     if parts is None:
         return None
     url, display, host, path, query = parts
-    kind, project, title = (LinkKind.CONTACT, None, None) if not host else _kind_of(host, path,
-                                                                                   query)
+    kind, project, title = _AS_CONTACT if not host else _kind_of(host, path, query)
     return url, display, kind, project, title, is_boilerplate_url(url)
 
 
@@ -390,11 +440,11 @@ def _read_bracketed(text: str, s: int) -> tuple[str, int] | None:
     return content, close
 
 
-def _read_bare(ctx: _Context, s: int, line_start: int) -> tuple[str, int]:
-    """A URL without brackets: its token, then continuation lines when they look like URL."""
+def _read_bare(ctx: _Context, s: int, line_start: int, m: re.Match[str]) -> tuple[str, int]:
+    """A URL without brackets: its token (`m`, matched at `s`), then continuation lines when
+    they look like URL."""
     text = ctx.text
     n = len(text)
-    m = _TOKEN.match(text, s)
     end = m.end()
     pieces = [m.group()]
     if end < n and text[end] not in " \t\r\n":
@@ -423,17 +473,17 @@ def _read_bare(ctx: _Context, s: int, line_start: int) -> tuple[str, int]:
         last = cur[-1]
         if (last in _TRAILING and last != ".") or last in _CLOSERS:
             break  # complete, then punctuation: a sentence went on, not the URL
-        cont = _PREFIX.match(text, nl).end()
-        if depth < 0:
-            depth = ctx.depth(line_start)
-        if cont >= n or text.count(">", nl, cont) != depth:
+        cont = _PREFIX.match(text, nl).end() if text[nl] in _PREFIX_CHARS else nl
+        if depth < 0:  # (a line that starts with no prefix has depth 0)
+            depth = ctx.depth(line_start) if text[line_start] in _PREFIX_CHARS else 0
+        if cont >= n or (text.count(">", nl, cont) if cont > nl else 0) != depth:
             break
         tm = _TOKEN.match(text, cont)
         piece = tm.group()
         if (not piece or piece[0] in "[(*•" or piece == "-" or "://" in piece[:8]
                 or piece.startswith(("www.", "mailto:"))):
             break
-        if _LIST_MARKER.match(piece):
+        if len(piece) <= 4 and _LIST_MARKER.match(piece):
             break  # "4. https://..." is the next list item, not the rest of this URL
         if not _continues(cur, piece, end - line_start):
             break
@@ -463,7 +513,7 @@ def _continues(cur: str, piece: str, line_len: int) -> bool:
     """Decide from what the next line starts with whether a URL was wrapped onto it."""
     if cur.endswith(("…", "...")):
         return False
-    if _PARTIAL_ESCAPE.search(cur):
+    if "%" in cur[-2:] and _PARTIAL_ESCAPE.search(cur):
         return piece[0] in _HEX
     last = cur[-1]
     core = piece.rstrip(".,;:!?'\")]»*")
@@ -479,31 +529,34 @@ def _continues(cur: str, piece: str, line_len: int) -> bool:
             if lower.split("/")[0].split("?")[0] in _FILE_ENDINGS and core[0].islower():
                 return True
         return False
-    digits = not _DIGITS.isdisjoint(core)
-    only_digits = core.isascii() and core.isdigit()
-    # a piece of URL: URL punctuation, an identifier mixing letters and digits (not "2nd",
-    # "10am"), or a host name ("ia.org/...", not "e.g.")
-    urlish = (not _URLISH.isdisjoint(core) or (digits and not only_digits and len(core) >= 6)
-              or _looks_like_host(core))
-    if only_digits and last in _WEAK_INCOMPLETE:
-        urlish = True
-    near_wrap = line_len >= _WRAP_COLUMN
     if lower in _STOPWORDS:
         return False
     if last in _STRONG_INCOMPLETE:
         return True
+    near_wrap = line_len >= _WRAP_COLUMN
     if last in _WEAK_INCOMPLETE:
-        if urlish or ("-" in core.strip("-") and core.islower()):
+        if _urlish(core, last) or ("-" in core.strip("-") and core.islower()):
             return True
         # a wiki subpage ("/wiki/Programme/" + "Reports"); prose words are lower case
         return near_wrap and "/wiki/" in cur and core[0].isupper() and core.isalnum()
     # the URL ended in a letter or digit: only a clear piece of URL at the wrap column
-    if near_wrap and urlish:
+    if near_wrap and _urlish(core, last):
         return True
     if line_len >= 72 and core.isalpha() and core.islower() and "_" in cur.rsplit("/", 1)[-1]:
         # a wiki title cut mid-word ("..._partnership_refle" + "ctions")
         return True
     return False
+
+
+def _urlish(core: str, last: str) -> bool:
+    """A piece of URL: URL punctuation, an identifier mixing letters and digits (not "2nd",
+    "10am"), a host name ("ia.org/...", not "e.g."), or digits after "/", "#", ":", "@"."""
+    only_digits = core.isascii() and core.isdigit()
+    if only_digits and last in _WEAK_INCOMPLETE:
+        return True
+    digits = not _DIGITS.isdisjoint(core)
+    return (not _URLISH.isdisjoint(core) or (digits and not only_digits and len(core) >= 6)
+            or _looks_like_host(core))
 
 
 def _looks_like_host(piece: str) -> bool:
@@ -513,25 +566,62 @@ def _looks_like_host(piece: str) -> bool:
 
 
 def _trim(url: str) -> str:
-    """Drop trailing punctuation and unbalanced closing brackets (balanced ones stay)."""
-    if not url or (url[-1] not in _TRAILING and url[-1] not in _CLOSERS and url[-1] != ">"):
+    """Drop trailing punctuation and unbalanced closing brackets (balanced ones stay).
+
+    Works a run at a time from the end (punctuation, or one kind of bracket), so a URL
+    followed by thousands of ")" costs a few C-speed steps rather than a Python step each.
+    """
+    if not url or url[-1] not in _TRIM_END:
         return url
-    opens = {c: url.count(o) for c, o in _CLOSERS.items()}
-    closes = {c: url.count(c) for c in _CLOSERS}
+    if url[-1] in _ALWAYS_TRIMMED and url[-2:-1] not in _TRIM_END:
+        return url[:-1]  # the common case: one mark ("...,", "...).")
     end = len(url)
+    excess: dict[str, int] | None = None  # closing brackets without an opening one
     while end > 0:
         c = url[end - 1]
-        if c in _TRAILING or c == ">":
-            end -= 1
-        elif c in _CLOSERS and closes[c] > opens[c]:
-            closes[c] -= 1
-            end -= 1
+        if c in _ALWAYS_TRIMMED:
+            if end > 1 and url[end - 2] in _ALWAYS_TRIMMED:
+                end -= _run_length(url, end, _ALWAYS_TRIMMED_CHARS)
+            else:
+                end -= 1
+        elif c in _CLOSERS:
+            if excess is None:
+                excess = {k: url.count(k) - url.count(o) for k, o in _CLOSERS.items()}
+            left = excess[c]
+            if left <= 0:
+                break
+            if end > 1 and url[end - 2] == c:
+                run = _run_length(url, end, c)
+                if run > left:
+                    end -= left
+                    break  # the rest of the run is balanced
+                excess[c] = left - run
+                end -= run
+            else:
+                excess[c] = left - 1
+                end -= 1
         else:
             break
-    if url[end:].startswith("...") and end > 0:
+    if end > 0 and url.startswith("...", end):
         # keep an archive's "..." cut marker: the caller flags the link as truncated
         return url[:end] + "..."
     return url[:end]
+
+
+_ALWAYS_TRIMMED = frozenset(_TRAILING) | {">"}
+_ALWAYS_TRIMMED_CHARS = "".join(sorted(_ALWAYS_TRIMMED))
+
+
+def _run_length(s: str, end: int, chars: str) -> int:
+    """How many characters of `chars` end s[:end], found by C-speed rstrip over windows
+    that grow geometrically (linear in the run, whatever its length)."""
+    size = 16
+    while True:
+        lo = max(0, end - size)
+        kept = len(s[lo:end].rstrip(chars))
+        if kept or not lo:
+            return end - lo - kept
+        size *= 8
 
 
 def _quote_depth(text: str, line_start: int) -> int:
@@ -543,7 +633,7 @@ def _quote_depth(text: str, line_start: int) -> int:
 
 def _is_quoted(ctx: _Context, s: int, ls: int) -> bool:
     text = ctx.text
-    if ctx.depth(ls) > 0:
+    if text[ls] in _PREFIX_CHARS and ctx.depth(ls) > 0:  # (no prefix, depth 0)
         return True
     if not ctx.quoted_text:
         return False
@@ -562,6 +652,13 @@ _LINE_BREAK = re.compile(r"\n[ \t>]*")
 _MARKER_ALONE = re.compile(r"\[(\d{1,3})\]:?")
 
 
+_PREFIX_CHARS = frozenset(" \t>")
+_PRE_END_CHARS = frozenset(" \t<*_")
+_BULLET_CHARS = frozenset("*•-– \t")
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ASCII_ALNUM = _ASCII_LETTERS | frozenset("0123456789")
+
+
 def _ref_and_label(ctx: _Context, s: int, ls: int, end: int,
                    bracketed: bool) -> tuple[int | None, str]:
     """(footnote number, label): what a reader of the mail would call this link.
@@ -573,19 +670,23 @@ def _ref_and_label(ctx: _Context, s: int, ls: int, end: int,
     text = ctx.text
     far = s - ls > 300  # a long line: only its last words can introduce the URL
     before = text[s - 300:s] if far else text[ls:s]
-    if before.endswith("<URL:"):
+    if before[-5:] == "<URL:":
         before = before[:-5]
-    lead = before.lstrip(" \t>")[:1]
+    # (slices, comparisons and set lookups here rather than method calls where they say the
+    # same: this runs for every link)
+    pre = before.lstrip(" \t>") if before[:1] in _PREFIX_CHARS else before
+    lead = pre[:1]
     fm = None
     if lead == "[" and not far:
         fm = _FOOTNOTE.match(before)
-    elif lead.isdigit() and not far:
+    elif lead not in _ASCII_LETTERS and lead.isdigit() and not far:
         nm = _NUMBERED.match(before)
         if nm is not None and f"[{nm.group(1)}]" in text:
             fm = nm
     if fm is not None:
         ref = int(fm.group(1))
-        own = _clean(fm.group(2))
+        own = fm.group(2)
+        own = _clean(own) if own else ""
         return ref, own or _marker_label(text, ref)
     # markdown [text](url)
     if s >= 2 and text[s - 2:s] == "](":
@@ -598,15 +699,17 @@ def _ref_and_label(ctx: _Context, s: int, ls: int, end: int,
         close = text.find("]", end, le if le >= 0 else len(text))
         if close > end:
             return None, _clean(text[end:close])
-    pre = before.lstrip(" \t>") if lead else ""
-    pre = pre.rstrip(" \t<*_")
-    if pre.endswith("URL:"):
+    if pre[-1:] in _PRE_END_CHARS:
+        pre = pre.rstrip(" \t<*_")
+    if pre[-4:] == "URL:":
         pre = pre[:-4].rstrip()
-    pre = pre.lstrip("*•-– \t")
+    if pre[:1] in _BULLET_CHARS:
+        pre = pre.lstrip("*•-– \t")
     if pre:
-        if pre.endswith(":"):
+        last = pre[-1]
+        if last == ":":
             return None, _last_clause(pre[-400:-1])
-        if pre.endswith("("):
+        if last == "(":
             return None, _tail_words(pre[:-1], 6)
         if bracketed:
             return None, _tail_words(pre, 8)
@@ -653,7 +756,9 @@ def _marker_label(text: str, ref: int) -> str:
 
 def _words_before(text: str, pos: int) -> str:
     seg = text[max(0, pos - 200):pos]
-    seg = _LINE_BREAK.sub(" ", seg[_last_boundary(seg):])
+    seg = seg[_last_boundary(seg):]
+    if "\n" in seg:
+        seg = _LINE_BREAK.sub(" ", seg)
     return _tail_words(seg, 8)
 
 
@@ -669,17 +774,25 @@ def _last_boundary(seg: str) -> int:
     return 0 if m is None else len(seg) - m.end() + 1
 
 
+@lru_cache(maxsize=4096)
 def _tail_words(seg: str, limit: int) -> str:
+    """The last words of a segment (at most `limit`), cleaned: the phrases before footnote
+    markers and URLs recur in every quoted copy of a message, so results are remembered."""
     m = _WORD_SEP_REVERSED.search(seg[::-1])  # after the last "•", "|", ">", ". "
-    words = (seg if m is None else seg[len(seg) - m.start():]).split()
-    for i in range(len(words) - 1, -1, -1):
-        if "://" in words[i] or words[i].startswith("www."):
-            words = words[i + 1:]  # text after an earlier URL on the line, not before it
-            break
+    if m is not None:
+        seg = seg[len(seg) - m.start():]
+    words = seg.split()
+    if "://" in seg or "www." in seg:
+        for i in range(len(words) - 1, -1, -1):
+            if "://" in words[i] or words[i].startswith("www."):
+                words = words[i + 1:]  # text after an earlier URL on the line, not before it
+                break
     return _clean(" ".join(words[-limit:]))
 
 
+@lru_cache(maxsize=1024)
 def _last_clause(line: str) -> str:
+    """The clause that ends a line (what "text: URL" calls the URL); list footers repeat it."""
     words = line[_last_boundary(line):].split()
     return _clean(" ".join(words[-14:]))
 
@@ -691,8 +804,17 @@ _TAIL_FILLER = re.compile(r"(?:\s+(?:is|are|can be (?:found|read|seen)|is availa
 _TAIL_FILLER_LAST = frozenset("ewtnamEWTNAM")  # last letters of "here", "below", "at", ...
 
 
+_CLEAN_ENDS = frozenset(" _-–—:,;(\"'.")
+
+
 @lru_cache(maxsize=4096)
 def _clean(label: str) -> str:
+    if (" " not in label and "*" not in label and label.isprintable()
+            and 3 <= len(label) <= 200 and label[0] not in _CLEAN_ENDS
+            and label[-1] not in _CLEAN_ENDS):
+        # one word (a URL as an anchor text): nothing to collapse, strip or drop (the fillers
+        # need a space), only a word that says nothing
+        return "" if label.lower() in ("here", "below", "this", "link") else label
     label = " ".join(label.replace("*", " ").split())
     label = label.strip(" _-–—:,;(\"'").rstrip(".")
     trimmed = _LEAD_FILLER.sub("", label)
@@ -709,24 +831,16 @@ _TRACKING = frozenset(("fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid"
                        "mc_cid", "mc_eid", "igshid", "_hsenc", "_hsmi", "mkt_tok", "_ga", "_gl"))
 
 
-_NETLOC_END = re.compile(r"[/?#]")
+# What follows "://": netloc, path, query, fragment in one C-speed match (each part is a single
+# run of excluded characters, so nothing can backtrack).
+_URL_REST = re.compile(r"([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#(.*))?", re.DOTALL)
 
 
 def _split(u: str) -> tuple[str, str, str, str, str]:
     """(scheme, netloc, path, query, fragment) of "scheme://..." without urlsplit's overhead."""
     i = u.find("://")
-    scheme, rest = u[:i], u[i + 3:]
-    m = _NETLOC_END.search(rest)
-    j = len(rest) if m is None else m.start()
-    netloc, rest = rest[:j], rest[j:]
-    fragment = ""
-    h = rest.find("#")
-    if h >= 0:
-        rest, fragment = rest[:h], rest[h + 1:]
-    q = rest.find("?")
-    if q >= 0:
-        return scheme, netloc, rest[:q], rest[q + 1:], fragment
-    return scheme, netloc, rest, "", fragment
+    netloc, path, query, fragment = _URL_REST.match(u, i + 3).groups("")  # type: ignore[union-attr]
+    return u[:i], netloc, path, query, fragment
 
 
 def _host_of(netloc: str) -> tuple[str, str, str]:
@@ -749,39 +863,59 @@ def normalise_url(written: str) -> tuple[str, str] | None:
     return None if parts is None else (parts[0], parts[1])
 
 
+@lru_cache(maxsize=2048)
+def _netloc_facts(netloc: str) -> tuple[str, str, str, bool, tuple[str, str] | None]:
+    """(userinfo, host, ":port", may redirect, (ASCII host, unicode host) or None if no resolver
+    would accept the host) of a netloc: a few hundred hosts carry all the URLs of a list."""
+    if "@" in netloc or ":" in netloc or netloc[:1] == "[":
+        userinfo, host, port = _host_of(netloc)
+    else:
+        userinfo, host, port = "", netloc, ""
+    host = host.lower().rstrip(".")
+    redirect = host.endswith("safelinks.protection.outlook.com") or host in _GOOGLE_HOSTS
+    if not host or not (host[0].isalnum() or any(c.isalnum() for c in host)):
+        return userinfo, host, port, redirect, None
+    ascii_host, unicode_host = _idn(host)
+    if _HOST_OK.fullmatch(ascii_host) is None:
+        return userinfo, host, port, redirect, None  # prose glued to a scheme
+    return userinfo, host, port, redirect, (ascii_host, unicode_host)
+
+
 def _normalise(written: str) -> tuple[str, str, str, str, str] | None:
     """(url, display, host, path, query); host is "" for mailto:."""
     u = written.strip()
-    if u[:7].lower() == "mailto:":
+    first = u[:1]  # (only "m"/"M" and "w"/"W" lower-case to the first letter of each prefix)
+    if (first == "m" or first == "M") and u[:7].lower() == "mailto:":
         addr = _OBFUSCATED_AT.sub("@", u[7:]).replace(" ", "")
         if "@" not in addr.split("?", 1)[0]:
             return None
         return "mailto:" + addr, unquote(addr.split("?", 1)[0]), "", "", ""
-    if u[:4].lower() == "www.":
+    if (first == "w" or first == "W") and u[:4].lower() == "www.":
         u = "http://" + u
     if "://" not in u:
         return None
     if "(a)" in u:  # HyperKitty writes an "@" as "(a)" in message bodies, URLs included
         u = _HYPERKITTY_AT.sub("@", u)
     for _ in range(3):
-        scheme, netloc, path, query, fragment = _split(u)
-        userinfo, host, port = _host_of(netloc)
-        host = host.lower().rstrip(".")
+        i = u.find("://")
+        scheme = u[:i]
+        netloc, path, query, fragment = _URL_REST.match(u, i + 3).groups("")  # type: ignore
+        userinfo, host, port, redirect, hosts = _netloc_facts(netloc)
+        if not redirect:
+            break
         target = _redirect_target(host, path, query)
         if target is None:
             break
         u = target
-    scheme = scheme.lower()
-    if scheme not in _SCHEMES or not host or not (host[0].isalnum()
-                                                  or any(c.isalnum() for c in host)):
+    if hosts is None or scheme.lower() not in _SCHEMES:
         return None
-    ascii_host, unicode_host = _idn(host)
-    if _HOST_OK.fullmatch(ascii_host) is None:
-        return None  # no host name a resolver would accept: prose glued to a scheme
+    scheme = scheme.lower()
+    ascii_host, unicode_host = hosts
     auth = userinfo + "@" if userinfo else ""
-    query = _drop_tracking(query)
+    if query:
+        query = _drop_tracking(query)
     url = f"{scheme}://{auth}{ascii_host}{port}{path}"
-    display = unicode_host + port + (_unquote(path) if path != "/" else "")
+    display = unicode_host + port + ("" if path == "/" else _unquote(path))
     if query:
         url += "?" + query
         display += "?" + _unquote(query)
@@ -810,11 +944,14 @@ def _idn(host: str) -> tuple[str, str]:
         return host, host
 
 
+_GOOGLE_HOSTS = frozenset(("www.google.com", "google.com"))
+
+
 def _redirect_target(host: str, path: str, query: str) -> str | None:
     """The real URL inside an Outlook safelinks or Google redirect, if this is one."""
     if host.endswith("safelinks.protection.outlook.com"):
         keys: tuple[str, ...] = ("url",)
-    elif host in ("www.google.com", "google.com") and path == "/url":
+    elif host in _GOOGLE_HOSTS and path == "/url":
         keys = ("q", "url")
     else:
         return None
@@ -826,8 +963,15 @@ def _redirect_target(host: str, path: str, query: str) -> str | None:
     return None
 
 
+# Every key _drop_tracking drops contains one of these once lower-cased: most queries have none,
+# and are kept as they are without splitting them.
+_TRACKING_HINT = re.compile(r"utm_|clid|clkid|braid|mc_|igshid|_hs|mkt_tok|_g[al]")
+
+
 def _drop_tracking(query: str) -> str:
     if not query or ("utm_" not in query and "=" not in query):
+        return query
+    if _TRACKING_HINT.search(query.lower()) is None:
         return query
     kept = []
     for pair in query.split("&"):
@@ -856,7 +1000,6 @@ _DOC_EXT = (".pdf", ".doc", ".docx", ".odt", ".ods", ".odp", ".xls", ".xlsx", ".
 _BLOG_HOSTS = frozenset(("diff.wikimedia.org", "blog.wikimedia.org", "medium.com",
                          "wordpress.com", "blogspot.com", "substack.com"))
 _LIST_HOSTS = frozenset(("mail-archive.com", "marc.info", "groups.google.com", "gmane.org"))
-_LIST_PATHS = ("/pipermail/", "/mailman/", "/hyperkitty/", "/postorius/")
 
 
 def link_kind(url: str) -> tuple[LinkKind, str | None, str | None]:
@@ -869,7 +1012,19 @@ def link_kind(url: str) -> tuple[LinkKind, str | None, str | None]:
     return _kind_of(_host_of(netloc)[1].lower(), path, query)
 
 
-def _kind_of(host: str, path: str, query: str) -> tuple[LinkKind, str | None, str | None]:
+_AS_BLOG = (LinkKind.BLOG, None, None)
+_AS_PHABRICATOR = (LinkKind.PHABRICATOR, None, None)
+_AS_LIST = (LinkKind.MAILING_LIST, None, None)
+_AS_SOCIAL = (LinkKind.SOCIAL, None, None)
+_AS_DOCUMENT = (LinkKind.DOCUMENT, None, None)
+_AS_OTHER = (LinkKind.OTHER, None, None)
+_AS_CONTACT = (LinkKind.CONTACT, None, None)
+
+
+@lru_cache(maxsize=2048)
+def _host_kind(host: str) -> tuple[str | None, tuple[LinkKind, None, None] | None]:
+    """(wiki project if the host is a wiki's, the first kind the host alone decides): what
+    _kind_of needs of a host, worked out once per host rather than once per URL."""
     labels = host.split(".")
     # the host and what follows each of its dots but the last ("a.b.org" -> a.b.org, b.org)
     suffixes: set[str] = set()
@@ -880,29 +1035,52 @@ def _kind_of(host: str, path: str, query: str) -> tuple[LinkKind, str | None, st
         while dot < last:
             suffixes.add(host[dot + 1:])
             dot = host.find(".", dot + 1)
+    wiki = (not suffixes.isdisjoint(_WIKI_FAMILIES)
+            and not host.startswith(("lists.", "phabricator.")))
+    # in _kind_of's order, each kind it would pick on the host alone
+    if not suffixes.isdisjoint(_BLOG_HOSTS) or host.startswith("blog."):
+        kind = _AS_BLOG
+    elif host.startswith(("phabricator.", "phab.", "bugzilla.")):
+        kind = _AS_PHABRICATOR
+    elif host.startswith("lists.") or not suffixes.isdisjoint(_LIST_HOSTS):
+        kind = _AS_LIST
+    elif not suffixes.isdisjoint(_SOCIAL) or host.startswith(("mastodon.", "social.")):
+        kind = _AS_SOCIAL
+    elif (not suffixes.isdisjoint(_DOC_HOSTS) or "etherpad" in host
+          or host.startswith("pad.")):
+        kind = _AS_DOCUMENT
+    else:
+        kind = None
+    return (_project(labels) if wiki else None), kind
+
+
+def _kind_of(host: str, path: str, query: str) -> tuple[LinkKind, str | None, str | None]:
+    project, kind = _host_kind(host)
     lpath = path.lower()
-    if not suffixes.isdisjoint(_WIKI_FAMILIES) and not host.startswith(("lists.", "phabricator.")):
+    if project is not None:
         title = None
         if path.startswith("/wiki/"):
             title = path[6:]
         elif lpath.startswith("/w/index.php"):
             title = dict(parse_qsl(query)).get("title")
         if title:
-            title = unquote(title, errors="replace").replace("_", " ").strip()
-            return LinkKind.WIKI, _project(labels), title or None
-    if not suffixes.isdisjoint(_BLOG_HOSTS) or host.startswith("blog.") or "/blog/" in lpath:
-        return LinkKind.BLOG, None, None
-    if host.startswith(("phabricator.", "phab.", "bugzilla.")):
-        return LinkKind.PHABRICATOR, None, None
-    if (host.startswith("lists.") or not suffixes.isdisjoint(_LIST_HOSTS)
-            or any(p in lpath for p in _LIST_PATHS)):
-        return LinkKind.MAILING_LIST, None, None
-    if not suffixes.isdisjoint(_SOCIAL) or host.startswith(("mastodon.", "social.")):
-        return LinkKind.SOCIAL, None, None
-    if (not suffixes.isdisjoint(_DOC_HOSTS) or lpath.endswith(_DOC_EXT) or "etherpad" in host
-            or host.startswith("pad.")):
-        return LinkKind.DOCUMENT, None, None
-    return LinkKind.OTHER, None, None
+            if "%" in title:
+                title = unquote(title, errors="replace")
+            title = title.replace("_", " ").strip()
+            return LinkKind.WIKI, project, title or None
+    # blog, phabricator, mailing list, social, document: by host or path, in this order
+    if kind is _AS_BLOG or "/blog/" in lpath:
+        return _AS_BLOG
+    if kind is _AS_PHABRICATOR or kind is _AS_LIST:
+        return kind
+    if ("/pipermail/" in lpath or "/mailman/" in lpath or "/hyperkitty/" in lpath
+            or "/postorius/" in lpath):
+        return _AS_LIST
+    if kind is not None:
+        return kind
+    if lpath.endswith(_DOC_EXT):
+        return _AS_DOCUMENT
+    return _AS_OTHER
 
 
 def _project(labels: list[str]) -> str:
@@ -913,10 +1091,6 @@ def _project(labels: list[str]) -> str:
     return ".".join(kept)
 
 
-_BOILER_PATHS = ("/mailman/listinfo/", "/mailman/options/", "/postorius/lists/",
-                 "mailing_lists/guidelines", "unsubscribe")
-
-
 def is_boilerplate_url(url: str) -> bool:
     """List machinery: listinfo/Postorius pages, guidelines, unsubscribe, scrubbed attachments."""
     low = url.lower()
@@ -924,7 +1098,8 @@ def is_boilerplate_url(url: str) -> bool:
         addr = low[7:]
         return ("unsubscribe" in addr or "-request@" in addr or "-leave@" in addr
                 or "-owner@" in addr)
-    if any(p in low for p in _BOILER_PATHS):
+    if ("/mailman/listinfo/" in low or "/mailman/options/" in low or "/postorius/lists/" in low
+            or "mailing_lists/guidelines" in low or "unsubscribe" in low):
         return True
     if "/pipermail/" in low and "/attachments/" in low:
         return True
@@ -958,11 +1133,14 @@ def _html_links(html: str, base: int, known: frozenset[str] = frozenset()) -> li
         anchors = _soup_anchors(html)
     out: list[Link] = []
     for i, (href, anchor, quoted) in enumerate(anchors):
-        href = _trim(" ".join(href.split()))  # sloppy linkifiers take a closing ">" along
+        if " " in href or not href.isprintable():  # (no whitespace else)
+            href = " ".join(href.split())
+        if href[-1:] in _TRIM_END:
+            href = _trim(href)  # sloppy linkifiers take a closing ">" along
         low = href.lower()
         if not low.startswith(_WEB):
             continue
-        if not low.startswith("mailto:"):
+        if " " in href and not low.startswith("mailto:"):
             href = href.replace(" ", "%20")
         info = _url_info(href)
         if info is None:
@@ -993,11 +1171,13 @@ def _scan_anchors(html: str) -> list[tuple[str, str, bool]] | None:
         (closes if q.group(1) else opens).append(q.start())
     out = []
     for m in tags:
-        href = m.group(1) or m.group(2) or m.group(3) or ""
+        double, single, bare = m.groups()
+        href = double or single or bare or ""
         if "&" in href:
             href = unescape(href)
-        close = _A_CLOSE.search(html, m.end(), m.end() + 4000)
-        inner = html[m.end():close.start()] if close else ""
+        end = m.end()
+        close = _A_CLOSE.search(html, end, end + 4000)
+        inner = html[end:close.start()] if close else ""
         text = unescape(_TAG.sub(" ", inner)) if "<" in inner or "&" in inner else inner
         depth = bisect_left(opens, m.start()) - bisect_left(closes, m.start()) if opens else 0
         out.append((href, text, depth > 0))
@@ -1020,7 +1200,9 @@ def _merge(links: list[Link]) -> list[Link]:
     by_url: dict[str, int] = {}
     out: list[Link] = []
     for lk in links:  # already in position order: extra sources come after the text
-        key = lk.url.lower() if lk.url.startswith("mailto:") else lk.url
+        key = lk.url
+        if key[:7] == "mailto:":
+            key = key.lower()
         at = by_url.get(key)
         if at is None:
             by_url[key] = len(out)
@@ -1035,7 +1217,8 @@ def _merge(links: list[Link]) -> list[Link]:
         quoted = first.quoted and lk.quoted
         if (label, ref, boiler, quoted) != (first.label, first.ref, first.boilerplate,
                                             first.quoted):
-            out[at] = replace(first, label=label, ref=ref, boilerplate=boiler, quoted=quoted)
+            out[at] = _with(first, {"label": label, "ref": ref, "boilerplate": boiler,
+                                    "quoted": quoted})
     return out
 
 

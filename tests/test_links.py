@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -451,6 +453,49 @@ def test_a_megabyte_of_punctuation_and_a_huge_url_are_handled():
     assert len(urls("https://example.org/" + ")" * 200_000)) == 1
     assert urls("<https://x.org/a " * 20_000) == ["https://x.org/a"]
     assert urls(">" * 500_000 + " https://x.org/a" * 2_000) == ["https://x.org/a"]
+
+
+def test_the_url_token_stops_at_exactly_whitespace_and_the_listed_punctuation():
+    from digest.links import _TOKEN
+
+    # _TOKEN spells out the whitespace for speed: it must stay what "\s" means
+    every_char = "".join(map(chr, range(sys.maxunicode + 1)))
+    stops = "[" + _TOKEN.pattern[2:-2] + "]"
+    reference = r"[\s<>\"`“”«»‹›「」『』【】〈〉《》，。、；：！？（）]"
+    assert re.findall(stops, every_char) == re.findall(reference, every_char)
+
+
+def _naive_trim(url: str) -> str:
+    """digest.links._trim as first written: one character at a time."""
+    closers = {")": "(", "]": "[", "}": "{"}
+    trailing = set(".,;:!?'\"»›’”*>")
+    opens = {c: url.count(o) for c, o in closers.items()}
+    closes = {c: url.count(c) for c in closers}
+    end = len(url)
+    while end > 0:
+        c = url[end - 1]
+        if c in trailing:
+            end -= 1
+        elif c in closers and closes[c] > opens[c]:
+            closes[c] -= 1
+            end -= 1
+        else:
+            break
+    return url[:end] + "..." if url[end:].startswith("...") and end > 0 else url[:end]
+
+
+def test_trailing_punctuation_and_brackets_are_trimmed_a_run_at_a_time_as_one_at_a_time():
+    from digest.links import _trim
+
+    rng = random.Random(3)
+    marks = ["(", ")", "[", "]", "{", "}", ".", ",", "!", "'", ">", "a", "/", "...", "))))"]
+    for _ in range(20_000):
+        url = "https://x.org/" + "".join(rng.choice(marks) for _ in range(rng.randint(0, 12)))
+        assert _trim(url) == _naive_trim(url), url
+    for tail in (")" * 5_000, ")" * 30 + "." * 40 + "]" * 30, "(" * 100 + ")" * 5_000,
+                 ".)" * 2_000, "..." + "," * 3_000):
+        url = "https://x.org/a" + tail
+        assert _trim(url) == _naive_trim(url), tail[:20]
 
 
 # --- real archives --------------------------------------------------------------------------
