@@ -11,13 +11,12 @@ import math
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import cached_property, lru_cache
 from importlib import resources
-from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from .errors import ConfigError
 from .model import BodyPart, Link, Message, Reason, Verdict
@@ -150,15 +149,17 @@ def _fold_pattern(pattern: str) -> str:
 # Patterns whose first word is common ("the", "with") are searched whole, gated the same way.
 
 _KEY = 6
-_FIRST_BYTES = itemgetter(slice(0, _KEY))
 _WORD_BYTES = bytes(b if b >= 0x80 or chr(b).isalnum() or b == 0x5F else 0x20 for b in range(256))
 
 
 def _keys_in(folded: str) -> set[bytes]:
-    """The first six bytes (UTF-8) of every word of a folded text: cheap to make, and enough
-    to tell which patterns could match."""
+    """The words (UTF-8) of a folded text and the first six bytes of the longer ones: cheap to
+    make, and enough to tell which patterns could match. Keys are at most six bytes long, so
+    a longer word in the set is only ever looked up whole (see _whole_word)."""
     raw = folded.encode("utf-8", "surrogatepass").translate(_WORD_BYTES)
-    return set(map(_FIRST_BYTES, raw.split()))
+    keys = set(raw.split())
+    keys.update([word[:_KEY] for word in keys if len(word) > _KEY])
+    return keys
 
 
 def _is_word(ch: str) -> bool:
@@ -214,62 +215,121 @@ class _Alt:
     keys: frozenset[bytes]          # keys of words every match contains
 
 
-@dataclass(frozen=True)
-class _Lead:
-    """Patterns that start with the same literal: found with str.find, tried with re.match."""
+class _Lead(NamedTuple):
+    """Patterns that start with the same literal: found with str.find, tried with re.match.
+    A tuple, so that find() unpacks one in a single step."""
 
     text: str
-    key: bytes | None
+    bounded: bool
+    match: Callable[[str, int], re.Match[str] | None]  # of one regex joining the patterns
+    alts: Mapping[str, tuple[int, int]]  # group name -> (order, tag) of its pattern
+    cue: frozenset[bytes]           # see _gate: one of these keys must be in the text (if any)
+    needs: tuple[frozenset[bytes], ...]  # and then one of these key sets (if any)
+
+
+class _Scan(NamedTuple):
+    """A pattern with no literal start, or a common first word: searched whole."""
+
+    cue: frozenset[bytes]
+    needs: tuple[frozenset[bytes], ...]
+    lead: str                       # its literal start, if any ("with the ", "i think")
+    anchored: bool
     bounded: bool
     regex: re.Pattern[str]
-    alts: Mapping[str, _Alt]
-    ascii: bool                     # an ASCII text cannot hold a non-ASCII lead
-    needs: tuple[frozenset[bytes], ...]  # one of these key sets must be in the text (if any)
+    order: int
+    tag: int
+
+
+_T = TypeVar("_T", _Lead, _Scan)
+
+
+class _Index(NamedTuple, Generic[_T]):
+    """Entries filed under a key the text must hold, so that a text is only tried with what
+    it could match (find() runs on every part of every message), and entries tried always."""
+
+    by_key: Mapping[bytes, tuple[_T, ...]]
+    keys: frozenset[bytes]          # those of by_key: `text_keys & keys` walks the smaller set
+    always: tuple[_T, ...]
+
+    def groups(self, keys: set[bytes]) -> list[tuple[_T, ...]]:
+        """The entries a text with these keys could match, in groups."""
+        by_key = self.by_key
+        found = [by_key[key] for key in keys & self.keys]
+        found.append(self.always)
+        return found
+
+
+def _index(entries: Iterable[tuple[bytes | None, _T]]) -> _Index[_T]:
+    by_key: dict[bytes | None, list[_T]] = {}
+    for key, entry in entries:
+        by_key.setdefault(key or None, []).append(entry)
+    always = tuple(by_key.pop(None, ()))
+    return _Index({k: tuple(v) for k, v in by_key.items() if k}, frozenset(k for k in by_key if k),
+                  always)
 
 
 @dataclass(frozen=True)
 class _Matcher:
-    leads: Mapping[bytes, tuple[_Lead, ...]]          # by the key of their first word
-    keyless: tuple[_Lead, ...]                        # leads tried on every text
-    scans: tuple[tuple[_Alt, re.Pattern[str]], ...]   # no literal start: searched whole
+    leads: _Index[_Lead]            # by the key of their first word
+    leads_ascii: _Index[_Lead]      # the same for an ASCII text: by the whole first word if known
+    scans: _Index[_Scan]            # by the rarest key of the words each needs
 
     def find(self, folded: str, keys: set[bytes]) -> list[tuple[int, int, int, int]]:
         """(start, order, end, tag) of every match, earliest first."""
-        out = []
-        find = folded.find
-        leads = list(self.keyless)
-        for key in keys.intersection(self.leads):
-            leads.extend(self.leads[key])
-        ascii_text = folded.isascii()
-        for lead in leads:
-            needs = lead.needs
-            if (ascii_text and not lead.ascii) or (needs and not (
-                    needs[0] <= keys if len(needs) == 1 else any(r <= keys for r in needs))):
-                continue
-            word, match, bounded = lead.text, lead.regex.match, lead.bounded
-            pos = find(word)
-            while pos >= 0:
-                if not (bounded and pos and _is_word(folded[pos - 1])):
-                    m = match(folded, pos)
-                    if m:
-                        alt = lead.alts[m.lastgroup]  # type: ignore[index]
-                        out.append((pos, alt.order, m.end(), alt.tag))
-                pos = find(word, pos + 1)
-        for alt, regex in self.scans:
-            if not alt.keys <= keys:
-                continue
-            if alt.anchored:
-                m = regex.match(folded)
-                if m:
-                    out.append((m.start(), alt.order, m.end(), alt.tag))
-                continue
-            for m in regex.finditer(folded):
-                start = m.start()
-                if alt.bounded and start and _is_word(folded[start - 1]):
+        out: list[tuple[int, int, int, int]] = []
+        append, find, has = out.append, folded.find, keys.issuperset
+        leads = self.leads_ascii if folded.isascii() else self.leads
+        for group in leads.groups(keys):
+            for word, bounded, match, alts, cue, needs in group:
+                if cue and (cue.isdisjoint(keys) or needs and not any(map(has, needs))):
                     continue
-                out.append((start, alt.order, m.end(), alt.tag))
+                pos = find(word)
+                while pos >= 0:
+                    if not bounded or not pos or not _is_word(folded[pos - 1]):
+                        m = match(folded, pos)
+                        if m:
+                            order, tag = alts[m.lastgroup]  # type: ignore[index]
+                            append((pos, order, m.end(), tag))
+                    pos = find(word, pos + 1)
+        for scans in self.scans.groups(keys):
+            for cue, needs, lead, anchored, bounded, regex, order, tag in scans:
+                if cue and (cue.isdisjoint(keys) or needs and not any(map(has, needs))):
+                    continue
+                if lead:  # what finditer does, but str.find skips ahead far faster than re
+                    pos = find(lead)
+                    while pos >= 0:
+                        m = regex.match(folded, pos)
+                        if not m:
+                            pos = find(lead, pos + 1)
+                            continue
+                        end = m.end()  # never empty: it holds the lead
+                        if not bounded or not pos or not _is_word(folded[pos - 1]):
+                            append((pos, order, end, tag))
+                        pos = find(lead, end)  # matches do not overlap
+                    continue
+                if anchored:
+                    m = regex.match(folded)
+                    if m:
+                        append((m.start(), order, m.end(), tag))
+                    continue
+                for m in regex.finditer(folded):
+                    start = m.start()
+                    if not bounded or not start or not _is_word(folded[start - 1]):
+                        append((start, order, m.end(), tag))
         out.sort()
         return out
+
+
+def _gate(needs: Iterable[frozenset[bytes]]) -> tuple[frozenset[bytes], tuple[frozenset[bytes], ...]]:
+    """A text must hold one of these key sets (each the keys of some pattern): as a cue, the
+    rarest key of each, and the sets when the cue does not say it all. Most texts lack every
+    key of the cue, and are turned away by one isdisjoint() instead of a subset test per set.
+    No sets, or an empty one: nothing is needed."""
+    sets = set(needs)
+    if not sets or not all(sets):
+        return frozenset(), ()
+    cue = frozenset(map(_rarest, sets))
+    return cue, () if all(len(s) == 1 for s in sets) else tuple(sorted(sets, key=len))
 
 
 def _alt(folded: str, tag: int, order: int, positive: bool) -> _Alt:
@@ -325,29 +385,48 @@ def _matcher(groups: Iterable[tuple[int, Iterable[str], str]],
             for q in _expand(folded):
                 alts.append(_alt(q, tag, len(alts), positive))
     grouped: dict[tuple[str, bool], list[_Alt]] = {}
-    scans = []
+    scans: list[tuple[bytes, _Scan]] = []
     for a in alts:
         first = _find_text(a.lead).rstrip() if a.lead else ""
         if first and (first.encode() not in _COMMON or not a.bounded):
             grouped.setdefault((_find_text(a.lead), a.bounded), []).append(a)
         else:  # no literal start, or a common first word: search whole, if the rare words are in
-            scans.append((a, re.compile(a.pattern)))
-    leads = []
+            key = _rarest(a.keys)
+            scans.append((key, _Scan(*_gate([a.keys - {key}]), a.lead, a.anchored, a.bounded,
+                                     re.compile(a.pattern), a.order, a.tag)))
+    leads: list[tuple[bytes | None, _Lead]] = []
+    leads_ascii: list[tuple[bytes | None, _Lead]] = []
     for (text, bounded), members in grouped.items():
         named = {f"_a{a.order}": a for a in members}
         regex = re.compile("|".join(f"(?P<{n}>{a.pattern})" for n, a in named.items()))
         keys = {a.lead_key for a in members}
         key = keys.pop() if len(keys) == 1 else None
-        needs = tuple(sorted({a.keys - {key} for a in members}, key=len))
-        if not needs[0]:
-            needs = ()  # the first word is all some pattern needs, and the lead is keyed on it
-        leads.append(_Lead(text, key, bounded, regex, named, text.isascii(), needs))
-    by_key: dict[bytes, list[_Lead]] = {}
-    for lead in leads:
-        if lead.key is not None:
-            by_key.setdefault(lead.key, []).append(lead)
-    return _Matcher({k: tuple(v) for k, v in by_key.items()},
-                    tuple(lead for lead in leads if lead.key is None), tuple(scans))
+        # the first word may be all some pattern needs, and the lead is keyed on it: no gate
+        lead = _Lead(text, bounded, regex.match, {n: (a.order, a.tag) for n, a in named.items()},
+                     *_gate(a.keys - {key} for a in members))
+        leads.append((key, lead))
+        if text.isascii():  # an ASCII text cannot hold the others
+            leads_ascii.append((_whole_word(text, bounded) or key, lead))
+    return _Matcher(_index(leads), _index(leads_ascii), _index(scans))
+
+
+def _rarest(keys: frozenset[bytes]) -> bytes:
+    """The key a text is most likely to lack (b"" for none): what a scan is filed under, and
+    what a gate tries first."""
+    return max(keys, key=lambda k: (k not in _COMMON, len(k), k), default=b"")
+
+
+def _whole_word(text: str, bounded: bool) -> bytes | None:
+    """The first word of an ASCII lead when a match must hold it whole (a word boundary
+    before, a non-word character after) and it is longer than a key; else None. In ASCII the
+    words of _keys_in are exactly what \\b and _is_word see, so such a lead is filed under its
+    word: "discussing " is not looked for in a text that only says "discussion"."""
+    word = text[:-1]
+    if bounded and word and not _is_word(text[-1]) and all(map(_is_word, word)):
+        raw = word.encode()
+        if len(raw) > _KEY:
+            return raw
+    return None
 
 
 def _find_text(lead: str) -> str:
@@ -445,10 +524,21 @@ def _top_split(inner: str) -> list[str]:
     return parts
 
 
+class _Member(NamedTuple):
+    """A text rule as classify() weighs its matches in one part of a message."""
+
+    name: str
+    weight: float                   # in that part (the subject may have its own)
+    positive: bool                  # evidence or counter-evidence (they may overlap)
+    max_hits: int
+    slot: int                       # the hit counter it shares with rules of the same name
+
+
 @dataclass(frozen=True)
 class _Compiled:
-    parts: tuple[tuple[str, _Matcher, tuple[Rule, ...]], ...]
-    attribution: _Matcher
+    parts: tuple[tuple[str, _Matcher, tuple[_Member, ...]], ...]
+    others: tuple[tuple[Rule, frozenset[str]], ...]  # enabled rules not about text or links,
+    attribution: _Matcher                            # in order, with a list rule's folded lists
     forward: _Matcher
     links: tuple[tuple[Rule, re.Pattern[str]], ...]
     follows: _Matcher
@@ -478,7 +568,10 @@ def _compile(rules: Rules) -> _Compiled:
         if members:
             parts.append((part, _matcher(((i, r.patterns, f"{rules.source}: rule {r.name!r}")
                                           for i, r in enumerate(members)),
-                                         [r.weight >= 0 for r in members]), members))
+                                         [r.weight >= 0 for r in members]),
+                          _members(part, members)))
+    others = tuple((r, frozenset(fold(x) for x in r.lists)) for r in rules.rules
+                   if r.enabled and r.kind in ("reply", "new-thread", "list", "partners"))
     links = tuple((r, alt) for r in rules.rules if r.enabled and r.kind == "link"
                   for alt in [_alternation(r.patterns, f"{rules.source}: rule {r.name!r}")]
                   if alt is not None)
@@ -486,6 +579,7 @@ def _compile(rules: Rules) -> _Compiled:
     where = f"{rules.source}: partners"
     return _Compiled(
         parts=tuple(parts),
+        others=others,
         attribution=_matcher([(0, rules.attribution, f"{rules.source}: reply.attribution")]),
         forward=_matcher([(0, rules.forward, f"{rules.source}: reply.forward")]),
         links=links,
@@ -495,6 +589,13 @@ def _compile(rules: Rules) -> _Compiled:
         affiliates=_alternation(p.affiliates, where),
         stopwords=frozenset(fold(w) for w in p.stopwords),
     )
+
+
+def _members(part: str, rules: Sequence[Rule]) -> tuple[_Member, ...]:
+    slots: dict[str, int] = {}
+    return tuple(_Member(r.name, r.subject_weight if part == _SUBJECT and r.subject_weight
+                         is not None else r.weight, r.weight >= 0, r.max_hits,
+                         slots.setdefault(r.name, len(slots))) for r in rules)
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -698,15 +799,39 @@ def _partners(table: Any, base: PartnerRules, where: str) -> PartnerRules:
 # --- classification -------------------------------------------------------------------------
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_ASCII_BYTES = bytes(range(0x80))
+_CAPITAL_SIGMA = "\u03a3"  # the one character str.lower() maps by context (final "ς")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    """What fold() makes of a non-ASCII character, wherever it stands (not a capital sigma)."""
+    low = "i" if ch == "\u0130" else ch.lower()
+    return _fold_table().get(ord(low), low)
 
 
 def fold(text: str) -> str:
     """Lowercased, accent-free text of the same length as `text` (what patterns are matched on).
 
-    str.lower() is fast but maps "İ" to two characters, so that one goes first; the table then
-    only has to see the non-ASCII runs."""
+    Each character folds to one (str.lower() would make two of "İ"), so a non-ASCII text is
+    folded in its UTF-8: the ASCII by bytes.lower(), and each distinct other character (found
+    by dropping the ASCII bytes) by bytes.replace(). All of it runs in C at a byte a step,
+    several times faster than str.lower() and a translation table walking every character."""
     if text.isascii():
         return text.lower()
+    raw = text.encode("utf-8", "surrogatepass")
+    chars = set(raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
+    changes = {ch: out for ch in chars if (out := _fold_char(ch)) != ch}
+    if _CAPITAL_SIGMA in chars or not changes.keys().isdisjoint(changes.values()):
+        return _fold_by_runs(text)  # rare: a character would be folded twice, or by context
+    raw = raw.lower()
+    for ch, out in changes.items():
+        raw = raw.replace(ch.encode("utf-8", "surrogatepass"), out.encode("utf-8", "surrogatepass"))
+    return raw.decode("utf-8", "surrogatepass")
+
+
+def _fold_by_runs(text: str) -> str:
+    """fold() the plain way: str.lower(), then the table over the non-ASCII runs."""
     if "\u0130" in text:
         text = text.replace("\u0130", "i")
     table = _fold_table()
@@ -740,7 +865,6 @@ def classify(message: Message, links: Sequence[Link] = (), rules: Rules | None =
               _SUBJECT: (folded_subject, _keys_in(folded_subject))}
 
     reasons: list[Reason] = []
-    hits: dict[tuple[str, str], int] = {}
     for part, matcher, members in comp.parts:
         text = parts[part]
         if not text:
@@ -748,50 +872,48 @@ def classify(message: Message, links: Sequence[Link] = (), rules: Rules | None =
         if part not in folded:
             low = fold(text)
             folded[part] = (low, _keys_in(low))
-        ends = {True: 0, False: 0}  # evidence and counter-evidence may overlap, not themselves
+        ends = [0, 0]  # by `positive`: evidence and counter-evidence may overlap, not themselves
+        hits = [0] * len(members)  # per rule name (slot), in this part
         for start, _, end, tag in matcher.find(*folded[part]):
-            rule = members[tag]
-            positive = rule.weight >= 0
+            name, weight, positive, max_hits, slot = members[tag]
             if start < ends[positive]:
                 continue
             ends[positive] = end
-            if hits.get((rule.name, part), 0) >= rule.max_hits:
+            if hits[slot] >= max_hits:
                 continue
-            hits[(rule.name, part)] = hits.get((rule.name, part), 0) + 1
-            weight = rule.weight
-            if part == _SUBJECT and rule.subject_weight is not None:
-                weight = rule.subject_weight
-            reasons.append(Reason(rule.name, weight, _evidence(text, start, end), part))
+            hits[slot] += 1
+            reasons.append(Reason(name, weight, _evidence(text, start, end), part))
 
     reply_evidence = "" if forwarded else _reply_evidence(message, new_text, cut)
     in_subject = _partners_in(subject, *folded[_SUBJECT], comp) if subject else []
     in_new = _partners_in(new_text, folded_new, keys_new, comp) if new_text else []
-    for rule in rules.rules:
-        if not rule.enabled:
-            continue
-        if rule.kind == "reply" and reply_evidence:
-            reasons.append(Reason(rule.name, rule.weight, reply_evidence, "thread"))
-        elif rule.kind == "new-thread" and not reply_evidence:
-            reasons.append(Reason(rule.name, rule.weight, "starts a thread", "thread"))
-        elif rule.kind == "list":
-            wanted = {fold(x) for x in rule.lists}
+    for rule, wanted in comp.others:
+        kind = rule.kind
+        if kind == "reply":
+            if reply_evidence:
+                reasons.append(Reason(rule.name, rule.weight, reply_evidence, "thread"))
+        elif kind == "new-thread":
+            if not reply_evidence:
+                reasons.append(Reason(rule.name, rule.weight, "starts a thread", "thread"))
+        elif kind == "list":
             on = [x for x in message.lists if fold(x) in wanted]
             if on:
                 reasons.append(Reason(rule.name, rule.weight, on[0], "list"))
-        elif rule.kind == "partners":
+        else:  # partners
             for where, named in ((_NEW, in_new),
                                  (_SUBJECT, in_subject)):
                 if named and where in rule.where:
                     reasons.append(Reason(rule.name, rule.weight,
                                           ", ".join(_dedupe(named)[:_MAX_PARTNERS]), where))
                     break
-    for rule, regex in comp.links:
-        for link in links:
-            if link.boilerplate or link.quoted:
-                continue
-            if regex.search(fold(f"{link.url} {link.title or ''}")):
-                reasons.append(Reason(rule.name, rule.weight, link.url, "links"))
-                break
+    if comp.links:
+        shown = [(link.url, fold(f"{link.url} {link.title or ''}")) for link in links
+                 if not (link.boilerplate or link.quoted)]  # folded once for all link rules
+        for rule, regex in comp.links:
+            for url, low in shown:
+                if regex.search(low):
+                    reasons.append(Reason(rule.name, rule.weight, url, "links"))
+                    break
 
     total = rules.bias + sum(r.weight for r in reasons)
     score = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, total))))
