@@ -12,7 +12,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -273,10 +273,15 @@ class _Matcher:
     leads: _Index[_Lead]            # by the key of their first word
     leads_ascii: _Index[_Lead]      # the same for an ASCII text: by the whole first word if known
     scans: _Index[_Scan]            # by the rarest key of the words each needs
+    openers: tuple[_Scan, ...]      # patterns only tried at the start of a text, which need
+    opener: re.Pattern[str] | None  # no word, when this one regex matches there (see _opener)
+    needed: frozenset[bytes] | None  # one of these keys, when every pattern needs some word
 
     def find(self, folded: str, keys: set[bytes]) -> list[tuple[int, int, int, int]]:
         """(start, order, end, tag) of every match, earliest first."""
         out: list[tuple[int, int, int, int]] = []
+        if self.needed is not None and self.needed.isdisjoint(keys):
+            return out  # the usual answer for a subject, at the cost of a few lookups
         append, find, has = out.append, folded.find, keys.issuperset
         leads = self.leads_ascii if folded.isascii() else self.leads
         for group in leads.groups(keys):
@@ -291,7 +296,10 @@ class _Matcher:
                             order, tag = alts[m.lastgroup]  # type: ignore[index]
                             append((pos, order, m.end(), tag))
                     pos = find(word, pos + 1)
-        for scans in self.scans.groups(keys):
+        groups = self.scans.groups(keys)
+        if self.openers and (self.opener is None or self.opener.match(folded)):
+            groups.append(self.openers)
+        for scans in groups:
             for cue, needs, lead, anchored, bounded, regex, order, tag in scans:
                 if cue and (cue.isdisjoint(keys) or needs and not any(map(has, needs))):
                     continue
@@ -372,7 +380,10 @@ def _literal_start(items: Sequence[tuple[Any, Any]]) -> tuple[str, bool]:
 
 
 def _matcher(groups: Iterable[tuple[int, Iterable[str], str]],
-             signs: Sequence[bool] | None = None) -> _Matcher:
+             signs: Sequence[bool] | None = None, apart: bool = False) -> _Matcher:
+    """One matcher for groups of patterns (tag, patterns, where they come from). Patterns that
+    start alike share a regex, which reports one of them where several match; `apart` keeps
+    groups from sharing, so that one matcher answers for several independent ones."""
     alts: list[_Alt] = []
     for tag, patterns, what in groups:
         positive = True if signs is None else signs[tag]
@@ -384,19 +395,20 @@ def _matcher(groups: Iterable[tuple[int, Iterable[str], str]],
                 raise ConfigError(f"{what}: bad pattern {p!r}: {exc}") from None
             for q in _expand(folded):
                 alts.append(_alt(q, tag, len(alts), positive))
-    grouped: dict[tuple[str, bool], list[_Alt]] = {}
+    grouped: dict[tuple[str, bool, int], list[_Alt]] = {}
     scans: list[tuple[bytes, _Scan]] = []
     for a in alts:
         first = _find_text(a.lead).rstrip() if a.lead else ""
         if first and (first.encode() not in _COMMON or not a.bounded):
-            grouped.setdefault((_find_text(a.lead), a.bounded), []).append(a)
+            grouped.setdefault((_find_text(a.lead), a.bounded, a.tag if apart else 0),
+                               []).append(a)
         else:  # no literal start, or a common first word: search whole, if the rare words are in
             key = _rarest(a.keys)
             scans.append((key, _Scan(*_gate([a.keys - {key}]), a.lead, a.anchored, a.bounded,
                                      re.compile(a.pattern), a.order, a.tag)))
     leads: list[tuple[bytes | None, _Lead]] = []
     leads_ascii: list[tuple[bytes | None, _Lead]] = []
-    for (text, bounded), members in grouped.items():
+    for (text, bounded, _), members in grouped.items():
         named = {f"_a{a.order}": a for a in members}
         regex = re.compile("|".join(f"(?P<{n}>{a.pattern})" for n, a in named.items()))
         keys = {a.lead_key for a in members}
@@ -407,7 +419,27 @@ def _matcher(groups: Iterable[tuple[int, Iterable[str], str]],
         leads.append((key, lead))
         if text.isascii():  # an ASCII text cannot hold the others
             leads_ascii.append((_whole_word(text, bounded) or key, lead))
-    return _Matcher(_index(leads), _index(leads_ascii), _index(scans))
+    openers = [scan for key, scan in scans if not key and scan.anchored and not scan.cue]
+    opener = _opener(openers)
+    if opener is None:
+        openers = []
+    indexes = (_index(leads), _index(leads_ascii),
+               _index((key, scan) for key, scan in scans if scan not in openers))
+    needed = None if openers or any(i.always for i in indexes) else frozenset().union(
+        *(i.keys for i in indexes))
+    return _Matcher(*indexes, tuple(openers), opener, needed)
+
+
+def _opener(scans: Sequence[_Scan]) -> re.Pattern[str] | None:
+    """One regex that matches at the start of a text where one of these anchored patterns
+    does: most texts start with none, and one re.match then answers for all. None when they
+    are too few, or hold groups (a backreference would change meaning in the join)."""
+    if len(scans) < 2 or any(scan.regex.groups for scan in scans):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{scan.regex.pattern})" for scan in scans))
+    except re.error:  # pragma: no cover - each compiles alone, so the join should too
+        return None
 
 
 def _rarest(keys: frozenset[bytes]) -> bytes:
@@ -540,12 +572,13 @@ class _Compiled:
     others: tuple[tuple[Rule, frozenset[str]], ...]  # enabled rules not about text or links,
     attribution: _Matcher                            # in order, with a list rule's folded lists
     forward: _Matcher
-    links: tuple[tuple[Rule, re.Pattern[str]], ...]
-    follows: _Matcher
-    precedes: _Matcher
+    links: tuple[tuple[Rule, re.Pattern[str], tuple[str, ...] | None], ...]  # see _starts
+    partner_cues: _Matcher          # tag 0: a name follows the match, 1: a name precedes it
     movement: re.Pattern[str] | None
     affiliates: re.Pattern[str] | None
     stopwords: frozenset[str]
+    subjects: dict[str, tuple[tuple[Reason, ...], tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False)  # see _subject_evidence
 
 
 def _alternation(patterns: Iterable[str], what: str) -> re.Pattern[str] | None:
@@ -560,6 +593,23 @@ def _alternation(patterns: Iterable[str], what: str) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in pats))
 
 
+def _starts(patterns: Iterable[str]) -> tuple[str, ...] | None:
+    """The literal texts that matches of these patterns start with, one per alternative, or
+    None when an alternative has none. A text that holds none of them cannot match: `in`
+    tells that far sooner than a search of the whole alternation."""
+    starts = []
+    for p in patterns:
+        for alt in _top_split(_fold_pattern(p)):
+            items = _parsed(alt)
+            if items[:1] == [(_AT, _AT_BOUNDARY)]:
+                items = items[1:]
+            start, _ = _literal_start(items)
+            if not start:
+                return None
+            starts.append(start)
+    return tuple(starts)
+
+
 def _compile(rules: Rules) -> _Compiled:
     parts = []
     for part in PARTS:
@@ -572,7 +622,8 @@ def _compile(rules: Rules) -> _Compiled:
                           _members(part, members)))
     others = tuple((r, frozenset(fold(x) for x in r.lists)) for r in rules.rules
                    if r.enabled and r.kind in ("reply", "new-thread", "list", "partners"))
-    links = tuple((r, alt) for r in rules.rules if r.enabled and r.kind == "link"
+    links = tuple((r, alt, _starts(r.patterns)) for r in rules.rules
+                  if r.enabled and r.kind == "link"
                   for alt in [_alternation(r.patterns, f"{rules.source}: rule {r.name!r}")]
                   if alt is not None)
     p = rules.partners
@@ -583,8 +634,9 @@ def _compile(rules: Rules) -> _Compiled:
         attribution=_matcher([(0, rules.attribution, f"{rules.source}: reply.attribution")]),
         forward=_matcher([(0, rules.forward, f"{rules.source}: reply.forward")]),
         links=links,
-        follows=_matcher([(0, [rf"\b(?:{x})" for x in p.follows], f"{where}.follows")]),
-        precedes=_matcher([(0, [rf"\b(?:{x})" for x in p.precedes], f"{where}.precedes")]),
+        partner_cues=_matcher([(0, [rf"\b(?:{x})" for x in p.follows], f"{where}.follows"),
+                               (1, [rf"\b(?:{x})" for x in p.precedes], f"{where}.precedes")],
+                              apart=True),
         movement=_alternation(p.movement, where),
         affiliates=_alternation(p.affiliates, where),
         stopwords=frozenset(fold(w) for w in p.stopwords),
@@ -857,35 +909,25 @@ def classify(message: Message, links: Sequence[Link] = (), rules: Rules | None =
         folded_new = fold(new_text)
         keys_new = _keys_in(folded_new)
     subject = message.subject_norm or message.subject
-    folded_subject = fold(subject)
-    parts = {_SUBJECT: subject, _NEW: new_text,
-             _QUOTED: message.quoted_text,
+    in_subject_reasons, in_subject = _subject_evidence(subject, comp)
+    parts = {_NEW: new_text, _QUOTED: message.quoted_text,
              _SIGNATURE: message.signature, _FOOTER: message.footer}
-    folded = {_NEW: (folded_new, keys_new),
-              _SUBJECT: (folded_subject, _keys_in(folded_subject))}
+    folded = {_NEW: (folded_new, keys_new)}
 
     reasons: list[Reason] = []
     for part, matcher, members in comp.parts:
+        if part == _SUBJECT:
+            reasons.extend(in_subject_reasons)
+            continue
         text = parts[part]
         if not text:
             continue
         if part not in folded:
             low = fold(text)
             folded[part] = (low, _keys_in(low))
-        ends = [0, 0]  # by `positive`: evidence and counter-evidence may overlap, not themselves
-        hits = [0] * len(members)  # per rule name (slot), in this part
-        for start, _, end, tag in matcher.find(*folded[part]):
-            name, weight, positive, max_hits, slot = members[tag]
-            if start < ends[positive]:
-                continue
-            ends[positive] = end
-            if hits[slot] >= max_hits:
-                continue
-            hits[slot] += 1
-            reasons.append(Reason(name, weight, _evidence(text, start, end), part))
+        reasons.extend(_reasons_in(text, *folded[part], part, matcher, members))
 
     reply_evidence = "" if forwarded else _reply_evidence(message, new_text, cut)
-    in_subject = _partners_in(subject, *folded[_SUBJECT], comp) if subject else []
     in_new = _partners_in(new_text, folded_new, keys_new, comp) if new_text else []
     for rule, wanted in comp.others:
         kind = rule.kind
@@ -909,9 +951,9 @@ def classify(message: Message, links: Sequence[Link] = (), rules: Rules | None =
     if comp.links:
         shown = [(link.url, fold(f"{link.url} {link.title or ''}")) for link in links
                  if not (link.boilerplate or link.quoted)]  # folded once for all link rules
-        for rule, regex in comp.links:
+        for rule, regex, starts in comp.links:
             for url, low in shown:
-                if regex.search(low):
+                if (starts is None or any(map(low.__contains__, starts))) and regex.search(low):
                     reasons.append(Reason(rule.name, rule.weight, url, "links"))
                     break
 
@@ -919,7 +961,48 @@ def classify(message: Message, links: Sequence[Link] = (), rules: Rules | None =
     score = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, total))))
     reasons.sort(key=lambda r: -abs(r.weight))
     return Verdict(partnership=score >= rules.threshold, score=score, reasons=tuple(reasons),
-                   partners=tuple(_dedupe(in_subject + in_new)[:_MAX_PARTNERS]))
+                   partners=tuple(_dedupe([*in_subject, *in_new])[:_MAX_PARTNERS]))
+
+
+def _reasons_in(text: str, folded: str, keys: set[bytes], part: str, matcher: _Matcher,
+                members: Sequence[_Member]) -> list[Reason]:
+    """The text rules that fire in one part of a message, in the order of their matches."""
+    reasons = []
+    ends = [0, 0]  # by `positive`: evidence and counter-evidence may overlap, not themselves
+    hits = [0] * len(members)  # per rule name (slot), in this part
+    for start, _, end, tag in matcher.find(folded, keys):
+        name, weight, positive, max_hits, slot = members[tag]
+        if start < ends[positive]:
+            continue
+        ends[positive] = end
+        if hits[slot] >= max_hits:
+            continue
+        hits[slot] += 1
+        reasons.append(Reason(name, weight, _evidence(text, start, end), part))
+    return reasons
+
+
+_SUBJECTS_KEPT = 4096
+
+
+def _subject_evidence(subject: str, comp: _Compiled) -> tuple[tuple[Reason, ...], tuple[str, ...]]:
+    """The reasons a subject gives and the partners it names. Replies share their thread's
+    subject, so this is kept per subject for the rules (cleared when it grows too big)."""
+    known = comp.subjects.get(subject)
+    if known is None:
+        if len(comp.subjects) >= _SUBJECTS_KEPT:
+            comp.subjects.clear()
+        reasons: list[Reason] = []
+        partners: list[str] = []
+        if subject:
+            low = fold(subject)
+            keys = _keys_in(low)
+            for part, matcher, members in comp.parts:
+                if part == _SUBJECT:
+                    reasons = _reasons_in(subject, low, keys, part, matcher, members)
+            partners = _partners_in(subject, low, keys, comp)
+        known = comp.subjects[subject] = (tuple(reasons), tuple(partners))
+    return known
 
 
 def _evidence(text: str, start: int, end: int) -> str:
@@ -1008,13 +1091,14 @@ def find_partners(subject: str, new_text: str, rules: Rules | None = None) -> tu
 
 def _partners_in(text: str, folded: str, keys: set[bytes], comp: _Compiled) -> list[str]:
     found: list[str] = []
-    for _, _, end, _ in comp.follows.find(folded, keys):
-        if end < len(text) and text[end].isspace():
+    cues = comp.partner_cues.find(folded, keys)  # one pass for both kinds of cue
+    for _, _, end, tag in cues:
+        if tag == 0 and end < len(text) and text[end].isspace():
             n = _NAME_AT.match(_skip_article(text, end))
             if n:
                 found.extend(_names(n.group(0), comp, explicit=True))
-    for start, _, _, _ in comp.precedes.find(folded, keys):
-        if start and text[start - 1].isspace():
+    for start, _, _, tag in cues:
+        if tag == 1 and start and text[start - 1].isspace():
             window = text[max(0, start - 160):start].rstrip()
             n = _NAME_END.search(window)
             if n:
