@@ -146,7 +146,11 @@ def _fold_pattern(pattern: str) -> str:
 # literal word; patterns that start with the same word share one regex, which is tried (re.match)
 # only where str.find sees that word, and only when the text holds the words every match needs
 # (told from the parsed pattern, by their first six bytes). A leading \b is checked by hand.
-# Patterns whose first word is common ("the", "with") are searched whole, gated the same way.
+# Patterns whose first word is common ("the", "with") are searched whole, gated the same way,
+# by str.find of their literal start when they have one. Everything is filed by key, so that a
+# text only walks what it could match: find() runs on every part of every message. In an ASCII
+# text the words the keys come from are exactly the words \b sees, so there a lead whose first
+# word must be whole is filed under that word ("discussing ", not "discus").
 
 _KEY = 6
 _WORD_BYTES = bytes(b if b >= 0x80 or chr(b).isalnum() or b == 0x5F else 0x20 for b in range(256))
@@ -244,8 +248,7 @@ _T = TypeVar("_T", _Lead, _Scan)
 
 
 class _Index(NamedTuple, Generic[_T]):
-    """Entries filed under a key the text must hold, so that a text is only tried with what
-    it could match (find() runs on every part of every message), and entries tried always."""
+    """Entries filed under a key a text must hold to match them, and entries tried always."""
 
     by_key: Mapping[bytes, tuple[_T, ...]]
     keys: frozenset[bytes]          # those of by_key: `text_keys & keys` walks the smaller set
@@ -260,12 +263,12 @@ class _Index(NamedTuple, Generic[_T]):
 
 
 def _index(entries: Iterable[tuple[bytes | None, _T]]) -> _Index[_T]:
-    by_key: dict[bytes | None, list[_T]] = {}
+    """Entries by key; those with none (None or b"") are tried always."""
+    by_key: dict[bytes, list[_T]] = {}
+    always: list[_T] = []
     for key, entry in entries:
-        by_key.setdefault(key or None, []).append(entry)
-    always = tuple(by_key.pop(None, ()))
-    return _Index({k: tuple(v) for k, v in by_key.items() if k}, frozenset(k for k in by_key if k),
-                  always)
+        (by_key.setdefault(key, []) if key else always).append(entry)
+    return _Index({k: tuple(v) for k, v in by_key.items()}, frozenset(by_key), tuple(always))
 
 
 @dataclass(frozen=True)
@@ -290,7 +293,8 @@ class _Matcher:
                     continue
                 pos = find(word)
                 while pos >= 0:
-                    if not bounded or not pos or not _is_word(folded[pos - 1]):
+                    if not bounded or not pos or not (  # _is_word, inlined: the hot spot
+                            (before := folded[pos - 1]).isalnum() or before == "_"):
                         m = match(folded, pos)
                         if m:
                             order, tag = alts[m.lastgroup]  # type: ignore[index]
@@ -328,7 +332,10 @@ class _Matcher:
         return out
 
 
-def _gate(needs: Iterable[frozenset[bytes]]) -> tuple[frozenset[bytes], tuple[frozenset[bytes], ...]]:
+_Keys = frozenset[bytes]
+
+
+def _gate(needs: Iterable[_Keys]) -> tuple[_Keys, tuple[_Keys, ...]]:
     """A text must hold one of these key sets (each the keys of some pattern): as a cue, the
     rarest key of each, and the sets when the cue does not say it all. Most texts lack every
     key of the cue, and are turned away by one isdisjoint() instead of a subset test per set.
@@ -569,8 +576,9 @@ class _Member(NamedTuple):
 @dataclass(frozen=True)
 class _Compiled:
     parts: tuple[tuple[str, _Matcher, tuple[_Member, ...]], ...]
-    others: tuple[tuple[Rule, frozenset[str]], ...]  # enabled rules not about text or links,
-    attribution: _Matcher                            # in order, with a list rule's folded lists
+    # the other enabled rules, links aside, in order (a list rule with its lists folded)
+    others: tuple[tuple[Rule, frozenset[str]], ...]
+    attribution: _Matcher
     forward: _Matcher
     links: tuple[tuple[Rule, re.Pattern[str], tuple[str, ...] | None], ...]  # see _starts
     partner_cues: _Matcher          # tag 0: a name follows the match, 1: a name precedes it

@@ -386,6 +386,64 @@ def test_the_fast_matcher_finds_exactly_what_re_finds() -> None:
     assert checked > 500
 
 
+def test_patterns_searched_whole_are_found_where_re_finds_them() -> None:
+    """A pattern whose first word is common is found by str.find of its literal start, then
+    re.match (classify.py): as with re.finditer, no match may start inside the one before."""
+    import re
+
+    from digest.classify import _keys_in, _matcher
+
+    cases = [(r"\bthe the\b", "the the the the the"),
+             (r"\bwith a (?:a )?with\b", "with a with a with a a with"),
+             (r"\bi think\b", "Xi think; I think I think"),
+             (r"\A\W*(?:thanks|merci|danke)\b", "... Thanks, all"),
+             (r"\A\W*(?:thanks|merci|danke)\b", "Dear all, thanks")]
+    for pattern, text in cases:
+        low = fold(text)
+        fast = _matcher([(0, [pattern], "test")])
+        assert [m[0] for m in fast.find(low, _keys_in(low))] == [
+            m.start() for m in re.finditer(pattern, low)], pattern
+
+
+def test_fold_is_lower_then_the_table_whatever_the_characters() -> None:
+    """fold() replaces each distinct character in the UTF-8 (classify.py); that must give what
+    str.lower() and the fold table give, also for "İ" (two characters in lower()), a capital
+    sigma (lowered by context) and characters folded into ones the table folds again."""
+    from digest.classify import _fold_by_runs
+
+    samples = ["ΣΟΦΙΑ Σ ΑΣ.", "İstanbul İİ", "Ǿresund ø ǿ", "ϔ Υ ϒ", "Wikimédia ÆØÅ æøå",
+               "Straße ẞ", "Kelvin \u212a \u2126", "“quotes” — and… nbsp\u00a0", "\udc80 x",
+               "Ελληνικά Русский Ўзбек", "中文 パートナー", "ASCII only", ""]
+    samples += [f"A{chr(cp)}b{chr(cp).upper()} ø" for cp in range(0x80, 0x2100)]
+    for text in samples:
+        assert fold(text) == _fold_by_runs(text), ascii(text)
+        assert len(fold(text)) == len(text)
+
+
+def test_link_rules_look_for_the_literal_starts_of_their_patterns() -> None:
+    from digest.classify import _starts
+
+    assert _starts(["partnership", r"mou\b", r"\bglam|/wp:twl"]) == (
+        "partnership", "mou", "glam", "/wp:twl")
+    assert _starts(["partnership", r"\d+ free"]) is None
+    assert _starts(["(?i)partnership"]) is None
+
+
+def test_a_subject_is_weighed_once_for_its_whole_thread() -> None:
+    """What a subject says is kept per subject (replies share it): a reply gets the same
+    subject evidence as the first message, and forgetting it changes no verdict."""
+    rules = load_rules()
+    subject = "New partnership with the Northern Lights Museum"
+    first = message(ANNOUNCEMENT, subject=subject)
+    reply = message("Congratulations!", subject=subject, in_reply_to="x@example.org")
+    kept = classify(first, rules=rules), classify(reply, rules=rules)
+    rules.compiled.subjects.clear()
+    assert (classify(first, rules=rules), classify(reply, rules=rules)) == kept
+    in_subject = [{r for r in v.reasons if r.where == "subject"} for v in kept]
+    assert in_subject[0] and in_subject[0] == in_subject[1]
+    assert kept[1].partners == ("Northern Lights Museum",)  # named in the subject only
+
+
 def test_classification_is_deterministic_and_json_ready() -> None:
     m = message(ANNOUNCEMENT, subject="New partnership with the Northern Lights Museum")
     first, second = classify(m), classify(m)
