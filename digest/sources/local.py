@@ -39,8 +39,7 @@ _PIPERMAIL_SEPARATOR_RE = re.compile(
 _PIPERMAIL_TWO_SPACES_RE = re.compile(rb"^From \S+  " + _DAY)   # Mailman 2: "From %s  %s"
 _HEADER_LINE_RE = re.compile(rb"^[!-9;-~]+:")
 _CONFIRM_HEADER_RE = re.compile(rb"^[A-Za-z][A-Za-z0-9_.-]*:(?:[ \t]|\r?\n)")
-_MBOXRD_FROM_RE = re.compile(rb"^>+From ")
-_MBOXRD_LINES_RE = re.compile(rb"^>(?=>*From )", re.MULTILINE)   # the same, in a run of lines
+_MBOXRD_FROM_RE = re.compile(rb"^>(?=>*From )", re.MULTILINE)   # the `>` to take off
 _READ_BYTES = 1 << 20
 _PIPERMAIL_HEADERS = {b"from", b"date", b"subject", b"in-reply-to", b"references", b"message-id"}
 
@@ -311,9 +310,7 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
                     last = piece.rfind(b"\n", 0, len(piece) - 1) + 1
                     prev_blank = piece[last:] in (b"\n", b"\r\n")
                     if not skipping:
-                        if unescape and b">From " in piece:
-                            piece = _MBOXRD_LINES_RE.sub(b"", piece)
-                        buf += piece
+                        _append(buf, piece, unescape)
                         if len(buf) > cap:
                             skipping = True
                             buf = bytearray()
@@ -388,11 +385,11 @@ def _read_error(stream: BinaryIO, exc: BaseException, source: str, offset: int,
                   source=source, offset=offset, index=index)
 
 
-def _append(buf: bytearray, line: bytes, unescape: bool) -> None:
-    if unescape and line[:1] == b">" and _MBOXRD_FROM_RE.match(line):
-        buf += line[1:]
-    else:
-        buf += line
+def _append(buf: bytearray, lines: bytes, unescape: bool) -> None:
+    """Whole lines into a message, mboxo/mboxrd `>From ` unescaped."""
+    if unescape and b">From " in lines:
+        lines = _MBOXRD_FROM_RE.sub(b"", lines)
+    buf += lines
 
 
 def _hints(base: SourceHints, index: int, offset: int, kind: str, buf: bytearray) -> SourceHints:
