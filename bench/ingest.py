@@ -7,7 +7,8 @@
 Corpora come from ../shared/bench/make_corpus.py and are cached in bench/out/ (gitignored).
 With --compare-mu the same corpus is also written as a Maildir (cached too), indexed by
 `mu index` in a fresh MUHOME, and ingested by us from that Maildir, all in the same run.
-Peak RSS is this process plus its largest worker (getrusage of self and children).
+Peak RSS is this process plus its largest worker (getrusage of self and children); corpora
+are generated first and the figures taken in a fresh process, so the generator never counts.
 """
 from __future__ import annotations
 
@@ -31,9 +32,13 @@ from digest.ingest import ingest_paths  # noqa: E402
 from digest.store.sqlite import SQLiteStore  # noqa: E402
 
 
+def corpus_path(messages: int, maildir: bool = False) -> Path:
+    return OUT / (f"corpus-{messages}.maildir" if maildir else f"corpus-{messages}.mbox")
+
+
 def corpus(messages: int, maildir: bool = False) -> Path:
     """The cached mbox (or Maildir) of `messages` messages, generated once."""
-    path = OUT / (f"corpus-{messages}.maildir" if maildir else f"corpus-{messages}.mbox")
+    path = corpus_path(messages, maildir)
     if not path.exists():
         if not MAKE_CORPUS.exists():
             sys.exit(f"{MAKE_CORPUS}: not found (the shared benchmark generator is needed)")
@@ -119,6 +124,14 @@ def main() -> None:
     parser.add_argument("--compare-mu", action="store_true",
                         help="also time `mu index` and our ingest on the same corpus as a Maildir")
     args = parser.parse_args()
+    wanted = [(args.messages, False)] + [(args.messages, True)] * args.compare_mu \
+        + [(100_000, False)] * args.large
+    if any(not corpus_path(size, maildir).exists() for size, maildir in wanted):
+        for size, maildir in wanted:
+            corpus(size, maildir)
+        # The generator was our child, so its memory now counts in RUSAGE_CHILDREN: measure in
+        # a fresh process whose children are only the ingest workers (and mu).
+        sys.exit(subprocess.call([sys.executable, *sys.argv]))
     ours = run(args.messages, args.workers)
     if args.compare_mu:
         ours_maildir = run(args.messages, args.workers, maildir=True)
