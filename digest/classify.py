@@ -153,14 +153,22 @@ def _fold_pattern(pattern: str) -> str:
 # word must be whole is filed under that word ("discussing ", not "discus").
 
 _KEY = 6
+_ASCII_BYTES = bytes(range(0x80))
 _WORD_BYTES = bytes(b if b >= 0x80 or chr(b).isalnum() or b == 0x5F else 0x20 for b in range(256))
 
 
 def _keys_in(folded: str) -> set[bytes]:
     """The words (UTF-8) of a folded text and the first six bytes of the longer ones: cheap to
     make, and enough to tell which patterns could match. Keys are at most six bytes long, so
-    a longer word in the set is only ever looked up whole (see _whole_word)."""
-    raw = folded.encode("utf-8", "surrogatepass").translate(_WORD_BYTES)
+    a longer word in the set is only ever looked up whole (see _whole_word). Words end where
+    \\b sees them end, also at non-ASCII punctuation and marks ("•partnership", Indic vowel
+    signs): each distinct such character is blanked in the UTF-8, as fold() does."""
+    raw = folded.encode("utf-8", "surrogatepass")
+    if not folded.isascii():
+        for ch in set(raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")):
+            if not ch.isalnum():
+                raw = raw.replace(ch.encode("utf-8", "surrogatepass"), b" ")
+    raw = raw.translate(_WORD_BYTES)
     keys = set(raw.split())
     keys.update([word[:_KEY] for word in keys if len(word) > _KEY])
     return keys
@@ -376,14 +384,15 @@ def _alt(folded: str, tag: int, order: int, positive: bool) -> _Alt:
 
 def _literal_start(items: Sequence[tuple[Any, Any]]) -> tuple[str, bool]:
     """The literal characters a pattern (parsed) starts with, and whether a word boundary or
-    a non-word character is sure to follow them."""
+    a non-word character is sure to follow them (not at the pattern's end: `\\bnew` matches
+    the start of "newsletter", so it must not be filed under the whole word "new")."""
     out = []
     for op, av in items:
         if op is _LITERAL:
             out.append(chr(av))
             continue
         return "".join(out), op is _AT and av is _AT_BOUNDARY
-    return "".join(out), True
+    return "".join(out), False
 
 
 def _matcher(groups: Iterable[tuple[int, Iterable[str], str]],
@@ -859,7 +868,6 @@ def _partners(table: Any, base: PartnerRules, where: str) -> PartnerRules:
 # --- classification -------------------------------------------------------------------------
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_ASCII_BYTES = bytes(range(0x80))
 _CAPITAL_SIGMA = "\u03a3"  # the one character str.lower() maps by context (final "ς")
 
 

@@ -405,6 +405,50 @@ def test_patterns_searched_whole_are_found_where_re_finds_them() -> None:
             m.start() for m in re.finditer(pattern, low)], pattern
 
 
+def test_a_pattern_matches_inside_longer_words_and_after_any_punctuation_as_re_does() -> None:
+    """The matcher files patterns under the words a text holds (classify.py): a pattern that
+    ends mid-word (`\\bnew`) must still find "newsletter", and a word after non-ASCII
+    punctuation or inside a script with combining vowel signs must still be seen as a word."""
+    import re
+
+    from digest.classify import _fold_pattern, _keys_in, _matcher
+
+    cases = [(r"\bnews", "our Newsletter", [4]), (r"\bnew(?:s|ly)", "the newsletter", [4]),
+             (r"\bnew", "renewal, newest", [9]), (r"\bpartner", "•partnership", [1]),
+             (r"\bmou\b", "•MoU signed", [1]), (r"\bété", "•Été 2024", [1]),
+             ("साझेदारी", "नई साझेदारी की घोषणा", [3])]
+    for pattern, text, starts in cases:
+        low = fold(text)
+        fast = _matcher([(0, [pattern], "test")])
+        assert [m[0] for m in fast.find(low, _keys_in(low))] == starts == [
+            m.start() for m in re.finditer(_fold_pattern(pattern), low)], pattern
+
+
+def test_every_bundled_pattern_matches_where_re_does_in_mixed_random_text() -> None:
+    """Words of the bundled patterns, lengthened, capitalised and joined by ASCII and
+    non-ASCII punctuation: the fast matcher and plain re agree on every one."""
+    import random
+    import re
+
+    from digest.classify import _fold_pattern, _keys_in, _matcher
+
+    patterns = [(r.name, p) for r in load_rules().rules if r.kind == "text" for p in r.patterns]
+    words = sorted({w for _, p in patterns for w in re.findall(r"[^\W\d_]{2,}", p)})
+    seps = [" ", ", ", ". ", "•", "·", "…", "—", "«", "\u00a0", "-", "’", "\n> ", "¿", "、"]
+    pick = random.Random(7)
+    texts = ["".join(pick.choice(words) + pick.choice(["", "", "s", "letter", "é"])
+                     + pick.choice(seps) for _ in range(pick.randint(3, 25)))
+             for _ in range(300)]
+    matchers = [(_matcher([(0, [p], name)]), re.compile(_fold_pattern(p)), name)
+                for name, p in patterns]
+    for text in texts:
+        low = fold(text)
+        keys = _keys_in(low)
+        for fast, plain, name in matchers:
+            assert {m[0] for m in fast.find(low, keys)} == {
+                m.start() for m in plain.finditer(low)}, (name, plain.pattern, text)
+
+
 def test_fold_is_lower_then_the_table_whatever_the_characters() -> None:
     """fold() replaces each distinct character in the UTF-8 (classify.py); that must give what
     str.lower() and the fold table give, also for "İ" (two characters in lower()), a capital
