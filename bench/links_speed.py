@@ -10,7 +10,9 @@ Also times inputs built to defeat careless regexes: a 1 MB line of punctuation a
 from __future__ import annotations
 
 import argparse
+import importlib
 import mailbox
+import pkgutil
 import subprocess
 import sys
 import time
@@ -38,10 +40,12 @@ def corpus(n: int) -> Path:
 
 
 def clear_caches() -> None:
-    """Empty every memo of digest.links (per-URL facts, cleaned labels, footers)."""
-    for fn in vars(digest.links).values():
-        if callable(getattr(fn, "cache_clear", None)):
-            fn.cache_clear()
+    """Empty every memo of digest.links's modules (per-URL facts, cleaned labels, footers)."""
+    for name in pkgutil.iter_modules(digest.links.__path__):
+        module = importlib.import_module(f"digest.links.{name.name}")
+        for fn in vars(module).values():
+            if callable(getattr(fn, "cache_clear", None)):
+                fn.cache_clear()
 
 
 def timed(label: str, fn, *args) -> None:

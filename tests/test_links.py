@@ -1,4 +1,4 @@
-"""Link extraction (digest/links.py), one test per case of issue 3.
+"""Link extraction (digest/links/), one test per case of issue 3.
 
 Every text below is written for these tests in the style of the lists' real mail: wrapped by
 mail clients, quoted, footnoted, obfuscated and cut by archives.
@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import random
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -386,47 +384,7 @@ def test_links_of_the_messages_footer_are_boilerplate_even_when_kept_apart_from_
     assert all(lk.position > len("Body with https://example.org/body\n") for lk in links[1:])
 
 
-def test_list_machinery_and_scrubbed_attachments_are_boilerplate_by_url():
-    assert is_boilerplate_url("https://lists.wikimedia.org/mailman/listinfo/wikimedia-l")
-    assert is_boilerplate_url(
-        "https://lists.wikimedia.org/postorius/lists/wikimedia-l.lists.wikimedia.org/")
-    assert is_boilerplate_url("https://meta.wikimedia.org/wiki/Mailing_lists/Guidelines")
-    assert is_boilerplate_url(
-        "https://lists.wikimedia.org/pipermail/wikimedia-l/attachments/20120403/1a2b3c4d/"
-        "attachment.pdf")
-    assert is_boilerplate_url(
-        "https://lists.wikimedia.org/hyperkitty/list/wikimedia-l@lists.wikimedia.org/message/"
-        "ABC/attachment/2/report.pdf")
-    assert is_boilerplate_url("mailto:wikimedia-l-request@lists.wikimedia.org?subject=unsubscribe")
-    assert not is_boilerplate_url("https://lists.wikimedia.org/pipermail/wikimedia-l/2012-April/"
-                                  "119530.html")
-    assert not is_boilerplate_url("https://meta.wikimedia.org/wiki/Partnerships")
-
-
-# --- kinds and labels -----------------------------------------------------------------------
-
-@pytest.mark.parametrize("url, kind, project, title", [
-    ("https://meta.wikimedia.org/wiki/Wikim%C3%A9dia_France/Partenariats", LinkKind.WIKI,
-     "meta.wikimedia", "Wikimédia France/Partenariats"),
-    ("https://en.m.wikipedia.org/wiki/Wikipedia_Zero", LinkKind.WIKI, "en.wikipedia",
-     "Wikipedia Zero"),
-    ("https://commons.wikimedia.org/wiki/File:Logo.svg", LinkKind.WIKI, "commons.wikimedia",
-     "File:Logo.svg"),
-    ("https://www.wikidata.org/wiki/Q42", LinkKind.WIKI, "wikidata", "Q42"),
-    ("https://en.wikipedia.org/w/index.php?title=Special:Search&x=1", LinkKind.WIKI,
-     "en.wikipedia", "Special:Search"),
-    ("https://diff.wikimedia.org/2024/01/01/x/", LinkKind.BLOG, None, None),
-    ("https://phabricator.wikimedia.org/T12345", LinkKind.PHABRICATOR, None, None),
-    ("https://lists.wikimedia.org/pipermail/wikimedia-l/2012-April/119530.html",
-     LinkKind.MAILING_LIST, None, None),
-    ("https://twitter.com/Wikimedia", LinkKind.SOCIAL, None, None),
-    ("https://docs.google.com/document/d/abc/edit", LinkKind.DOCUMENT, None, None),
-    ("https://example.org/annual.pdf", LinkKind.DOCUMENT, None, None),
-    ("https://www.carare.eu/", LinkKind.OTHER, None, None),
-])
-def test_kinds_and_wiki_projects_and_titles(url, kind, project, title):
-    assert link_kind(url) == (kind, project, title)
-
+# --- labels ----------------------------------------------------------------------------------
 
 def test_labels_come_from_an_introducing_line_or_the_text_before_a_colon():
     text = ("*Wikimedia Foundation partnership reflections on Meta:*\n"
@@ -453,49 +411,6 @@ def test_a_megabyte_of_punctuation_and_a_huge_url_are_handled():
     assert len(urls("https://example.org/" + ")" * 200_000)) == 1
     assert urls("<https://x.org/a " * 20_000) == ["https://x.org/a"]
     assert urls(">" * 500_000 + " https://x.org/a" * 2_000) == ["https://x.org/a"]
-
-
-def test_the_url_token_stops_at_exactly_whitespace_and_the_listed_punctuation():
-    from digest.links import _TOKEN
-
-    # _TOKEN spells out the whitespace for speed: it must stay what "\s" means
-    every_char = "".join(map(chr, range(sys.maxunicode + 1)))
-    stops = "[" + _TOKEN.pattern[2:-2] + "]"
-    reference = r"[\s<>\"`“”«»‹›「」『』【】〈〉《》，。、；：！？（）]"
-    assert re.findall(stops, every_char) == re.findall(reference, every_char)
-
-
-def _naive_trim(url: str) -> str:
-    """digest.links._trim as first written: one character at a time."""
-    closers = {")": "(", "]": "[", "}": "{"}
-    trailing = set(".,;:!?'\"»›’”*>")
-    opens = {c: url.count(o) for c, o in closers.items()}
-    closes = {c: url.count(c) for c in closers}
-    end = len(url)
-    while end > 0:
-        c = url[end - 1]
-        if c in trailing:
-            end -= 1
-        elif c in closers and closes[c] > opens[c]:
-            closes[c] -= 1
-            end -= 1
-        else:
-            break
-    return url[:end] + "..." if url[end:].startswith("...") and end > 0 else url[:end]
-
-
-def test_trailing_punctuation_and_brackets_are_trimmed_a_run_at_a_time_as_one_at_a_time():
-    from digest.links import _trim
-
-    rng = random.Random(3)
-    marks = ["(", ")", "[", "]", "{", "}", ".", ",", "!", "'", ">", "a", "/", "...", "))))"]
-    for _ in range(20_000):
-        url = "https://x.org/" + "".join(rng.choice(marks) for _ in range(rng.randint(0, 12)))
-        assert _trim(url) == _naive_trim(url), url
-    for tail in (")" * 5_000, ")" * 30 + "." * 40 + "]" * 30, "(" * 100 + ")" * 5_000,
-                 ".)" * 2_000, "..." + "," * 3_000):
-        url = "https://x.org/a" + tail
-        assert _trim(url) == _naive_trim(url), tail[:20]
 
 
 # --- real archives --------------------------------------------------------------------------
@@ -635,3 +550,15 @@ def test_a_label_drops_the_words_that_only_join_it_to_the_sentence() -> None:
     labels = {lk.ref: lk.label for lk in extract_from_text(text)}
     assert labels[2] == "the blog post with more background"
     assert labels[3] == ""
+
+
+# --- the package's interface ------------------------------------------------------------------
+
+def test_the_package_exports_the_stage_interface_from_its_modules():
+    import digest.links
+    from digest.links import kinds, repair, urls
+
+    assert (is_boilerplate_url, link_kind) == (kinds.is_boilerplate_url, kinds.link_kind)
+    assert (normalise_url, repair_truncated) == (urls.normalise_url, repair.repair_truncated)
+    assert digest.links.truncation_stem is repair.truncation_stem
+    assert all(callable(getattr(digest.links, name)) for name in digest.links.__all__)

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from digest.model import SourceHints
-from digest.parse import (decode_header_value, message_id_hash, normalise_message_id,
-                          normalise_subject, parse_date, parse_from, parse_message, split_body)
+from digest.parse import decode_header_value, message_id_hash, parse_date, parse_from, parse_message
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 UTC = timezone.utc
@@ -27,49 +26,6 @@ def mail(body: str = "Hello.\n", *, encoding: str = "utf-8", **headers: str) -> 
 
 def kinds(message) -> set[str]:
     return {d.kind for d in message.defects}
-
-
-# --- identifiers -----------------------------------------------------------------------------
-
-@pytest.mark.parametrize("value, expected", [
-    ("<a@b>", "a@b"),
-    ("a@b", "a@b"),
-    (" <a@b> (comment)", "a@b"),
-    ("<a @ b>", "a@b"),
-    ("<1578207921.19.5604@twistedmatrix.com>", "1578207921.19.5604@twistedmatrix.com"),
-    ("", ""),
-    ("<>", ""),
-])
-def test_message_ids_are_normalised_without_brackets_whitespace_or_comments(value, expected):
-    assert normalise_message_id(value) == expected
-
-
-def test_message_id_hash_matches_hyperkitty_test_vector():
-    assert message_id_hash("message-id") == "3F32NJAOW2XVHJWKZ73T2EPICEIAB3LI"
-    assert message_id_hash("<message-id>") == message_id_hash("message-id")
-    assert message_id_hash(" message-\n id ") == message_id_hash("message-id")
-
-
-def test_message_id_hash_uses_only_the_first_254_characters():
-    long_id = "x" * 300 + "@example.org"
-    assert message_id_hash(long_id) == message_id_hash(long_id[:254])
-    assert len(message_id_hash(long_id)) == 32
-
-
-# --- subjects --------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("subject, expected", [
-    ("[Wikimedia-l] Partnership with X", "Partnership with X"),
-    ("Re: [Wikimedia-l] Re: Partnership with X", "Partnership with X"),
-    ("RE : Fwd: Fw: AW: SV: Sv: Odp: VS: TR: News", "News"),
-    ("[Foundation-l]  Re:   [Wikimedia-l]\tFWD:  Hello   world ", "Hello world"),
-    ("Re[2]: Budget", "Budget"),
-    ("Regarding the budget", "Regarding the budget"),
-    ("Fwdx: not a prefix", "Fwdx: not a prefix"),
-    ("", ""),
-])
-def test_subjects_lose_list_tags_and_reply_chains(subject, expected):
-    assert normalise_subject(subject) == expected
 
 
 # --- headers ---------------------------------------------------------------------------------
@@ -425,104 +381,6 @@ def test_an_html_only_pipermail_message_is_just_the_scrubbing_notice():
     assert message.attachments[0].url == "/pipermail/wikimedia-l/attachments/20200105/aa/attachment.html"
 
 
-# --- splitting the body ----------------------------------------------------------------------
-
-MAILMAN2_FOOTER = """_______________________________________________
-Wikimedia-l mailing list, guidelines at: https://meta.wikimedia.org/wiki/Mailing_lists/Guidelines
-New messages to: Wikimedia-l@lists.wikimedia.org
-Unsubscribe: https://lists.wikimedia.org/mailman/listinfo/wikimedia-l, <mailto:wikimedia-l-request@lists.wikimedia.org?subject=unsubscribe>"""
-MAILMAN3_FOOTER = """_______________________________________________
-Wikimedia-l mailing list -- wikimedia-l@lists.wikimedia.org
-To unsubscribe send an email to wikimedia-l-leave@lists.wikimedia.org"""
-
-
-def test_replies_split_into_new_text_quotes_signature_and_footer():
-    text = f"""I agree with this.
-
-On Mon, Mar 5, 2012 at 7:29 AM, Nathan <nathan at example.org> wrote:
-> The partnership is great.
->> Nested quote.
-> {MAILMAN2_FOOTER.splitlines()[0]}
-> Wikimedia-l mailing list
-
-And one more point, interleaved.
-
--- 
-Sam Roe
-Example Chapter
-{MAILMAN2_FOOTER}
-"""
-    new, quoted, signature, footer, scrubbed = split_body(text)
-    assert new == "I agree with this.\n\n\nAnd one more point, interleaved."
-    assert quoted.splitlines()[0].startswith("On Mon, Mar 5, 2012")
-    assert "> The partnership is great." in quoted and ">> Nested quote." in quoted
-    assert "> Wikimedia-l mailing list" in quoted          # a quoted footer belongs to quoted
-    assert signature == "-- \nSam Roe\nExample Chapter"
-    assert footer == MAILMAN2_FOOTER
-    assert scrubbed == []
-
-
-@pytest.mark.parametrize("attribution", [
-    "Le 2 avr. 2015 à 01:26, Pine W <wiki.pine@example.org> a écrit :",
-    "Am 02.04.2015 um 01:26 schrieb Pine W:",
-    "El jue., 2 abr. 2015 a las 1:26, Pine W (<p@example.org>) escribió:",
-    "On Tue, Apr 15, 2014 at 1:27 PM, David Gerard <dgerard@example.com>\nwrote:",
-])
-def test_attributions_in_several_languages_belong_to_the_quote(attribution):
-    new, quoted, *_ = split_body(f"Reply text.\n\n{attribution}\n> quoted words\n")
-    assert new == "Reply text."
-    assert quoted == f"{attribution}\n> quoted words"
-
-
-def test_prose_ending_in_wrote_stays_new_text_when_no_quote_follows():
-    text = "Here is what the committee wrote:\n\nThe programme continues in 2024."
-    new, quoted, *_ = split_body(text)
-    assert new == text and quoted == ""
-
-
-def test_top_posted_replies_quote_everything_after_the_original_message_marker():
-    text = """Thanks, sounds good.
-
------Original Message-----
-From: Jane Doe [mailto:jane@example.org]
-Sent: Monday, March 5, 2012 7:29 AM
-Subject: Partnership
-
-The partnership is great.
-"""
-    new, quoted, *_ = split_body(text)
-    assert new == "Thanks, sounds good."
-    assert quoted.startswith("-----Original Message-----") and "The partnership is great." in quoted
-
-
-def test_outlook_header_blocks_start_a_quote():
-    text = """Top reply.
-
-________________________________
-From: Jane Doe <jane@example.org>
-Sent: Monday, March 5, 2012 7:29 AM
-To: wikimedia-l@lists.wikimedia.org
-
-Original text.
-"""
-    new, quoted, _, footer, _ = split_body(text)
-    assert new == "Top reply." and "Original text." in quoted and footer == ""
-
-
-def test_mailman3_footers_and_footers_before_scrubbed_parts_are_recognised():
-    text = f"New text.\n{MAILMAN3_FOOTER}\n"
-    new, _, _, footer, _ = split_body(text)
-    assert (new, footer) == ("New text.", MAILMAN3_FOOTER)
-
-
-def test_forwarded_content_is_new_text_not_a_quote():
-    text = ("FYI, see below.\n\n---------- Forwarded message ---------\nFrom: Partner "
-            "<p@museum.example.org>\nDate: Mon, Mar 5, 2012 at 7:29 AM\nSubject: Partnership\n"
-            "To: <jane@example.org>\n\nThe museum joins.\n")
-    new, quoted, *_ = split_body(text)
-    assert "The museum joins." in new and quoted == ""
-
-
 # --- content hash ----------------------------------------------------------------------------
 
 ORIGINAL = b"""From: Jane Doe <jane.doe@example.org>
@@ -598,14 +456,6 @@ def test_random_byte_soup_never_raises():
     for _ in range(300):
         raw = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
         assert parse_message(raw).msgid_hash
-
-
-def test_a_dated_attribution_without_quote_marks_quotes_the_rest_of_a_top_posted_reply():
-    text = ("I support this.\nBest, Kevin\nOn 15 April 2014 20:50, Erik <erik@example.org> wrote:\n"
-            "I'd be interested in broader opinions.\nOn Monday, someone else wrote:\nMore.\n")
-    new, quoted, *_ = split_body(text)
-    assert new == "I support this.\nBest, Kevin"
-    assert quoted.startswith("On 15 April 2014") and quoted.endswith("More.")
 
 
 def test_utf8_sent_under_a_latin1_label_is_read_as_utf8():

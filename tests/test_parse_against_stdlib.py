@@ -1,7 +1,8 @@
-"""parse.py reads MIME with a small reader of its own, for speed (docs/architecture.md). This keeps
-it honest: on generated mail of every shape the lists carry (multipart/alternative, attachments,
-signed mail, base64 and quoted-printable, four charsets, format=flowed), the text and the
-attachments it finds are the ones the standard library's `email` package finds."""
+"""digest.parse reads MIME with a small reader of its own (parse/mime.py), for speed
+(docs/architecture.md). This keeps it honest: on generated mail of every shape the lists carry
+(multipart/alternative, attachments, signed mail, base64 and quoted-printable, four charsets,
+format=flowed), the text and the attachments it finds are the ones the standard library's `email`
+package finds."""
 from __future__ import annotations
 
 import email
