@@ -227,6 +227,20 @@ def test_get_by_message_id_hash_or_archive_url(store):
     assert store.get("") is None
 
 
+def test_any_hyperkitty_permalink_finds_its_message_by_hash(store):
+    """lists.wikimedia.org's permalinks, for both eras, end in the Message-ID-Hash: a message
+    ingested from a pipermail month (no URL recorded) is still found by one."""
+    message = msg("find.me@example.org")
+    store.add([Ingested(message)])
+    base = "https://lists.wikimedia.org/hyperkitty/list/wikimedia-l@lists.wikimedia.org"
+    for ident in (f"{base}/message/{message.msgid_hash}/",
+                  f"{base}/message/{message.msgid_hash}", f" {base}/message/{message.msgid_hash}/ ",
+                  f"{base}/message/{message.msgid_hash}/#reply"):
+        assert store.get(ident).message.key == "find.me@example.org", ident
+    assert store.get(f"{base}/message/{'A' * 32}/") is None
+    assert store.get(f"{base}/thread/{message.msgid_hash}/x") is None
+
+
 def test_records_between_is_ordered_and_filtered(store):
     items = [
         Ingested(msg("w2@example.org", when=T0 + timedelta(days=2), lists=("wikimedia-l",)),

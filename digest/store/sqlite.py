@@ -36,6 +36,8 @@ _MESSAGE_COLUMNS = (
  _ARCHIVE_URL) = (_MESSAGE_COLUMNS.index(name) for name in (
     "subject", "msgid_hash", "subject_norm", "from_name", "ts", "in_reply_to", "new_text",
     "quoted_text", "archive_url"))
+# .../hyperkitty/list/NAME@DOMAIN/message/HASH/ : the key of both eras' permalinks
+_HYPERKITTY_PERMALINK = re.compile(r"/message/([A-Za-z2-7]{32})/?(?:[?#].*)?$")
 _SELECT_MESSAGE = "SELECT " + ", ".join(_MESSAGE_COLUMNS) + ", thread_id, id FROM messages"
 _INSERT_MESSAGE = (f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}, thread_id) "
                    f"VALUES ({', '.join('?' * (len(_MESSAGE_COLUMNS) + 1))})")
@@ -463,6 +465,9 @@ class SQLiteStore:
                                    "WHERE url = ?)", (url,)).fetchone()
             if row is not None:
                 return self._record(row)
+        permalink = _HYPERKITTY_PERMALINK.search(ident.strip())
+        if permalink:  # a HyperKitty URL names its message by hash, whatever copy we hold
+            return self.get(permalink.group(1))
         return None
 
     def records_between(self, start: datetime, end: datetime,
