@@ -13,7 +13,7 @@ from .dates import parse_date
 from .headers import decode_bytes, decode_header_value, raw_header_text
 from .htmltext import html_to_text
 from .identifiers import ids_in, message_id_hash, normalise_message_id, normalise_subject
-from .mime import first, leaves, split_head, unflow
+from .mime import first_value, leaves, split_head, unflow
 
 
 def _content_hash(subject_norm: str, date: datetime | None, body: str) -> str:
@@ -82,8 +82,8 @@ def _parse(raw: bytes, hints: SourceHints, defects: list[Defect]) -> Message:
         problems.append(("duplicate-message-id", f"{len(ids)} different Message-ID headers; "
                                                  f"kept the first"))
 
-    subject = decode_header_value(first(headers, "subject"))
-    from_value = decode_header_value(first(headers, "from"))
+    subject = decode_header_value(first_value(headers, "subject"))
+    from_value = decode_header_value(first_value(headers, "from"))
     from_name, from_addr, obfuscated = parse_from(from_value) if from_value else ("", "", False)
     if not from_addr and unixfrom:
         m = re.match(r"^From (\S+(?: at \S+)?)", unixfrom)
@@ -94,10 +94,10 @@ def _parse(raw: bytes, hints: SourceHints, defects: list[Defect]) -> Message:
         problems.append(("no-from", "no From header"))
 
     # date: Date, then Resent-Date, then the mbox separator line
-    date_value = raw_header_text(first(headers, "date"))
+    date_value = raw_header_text(first_value(headers, "date"))
     date, problem = parse_date(date_value)
     if date is None:
-        fallback = raw_header_text(first(headers, "resent-date"))
+        fallback = raw_header_text(first_value(headers, "resent-date"))
         if not fallback and unixfrom:
             m = _UNIXFROM_DATE_RE.match(unixfrom)
             fallback = m.group(1) if m else ""
@@ -111,13 +111,13 @@ def _parse(raw: bytes, hints: SourceHints, defects: list[Defect]) -> Message:
     elif problem:
         problems.append(("bad-date", problem))
 
-    in_reply = ids_in(raw_header_text(first(headers, "in-reply-to")))
+    in_reply = ids_in(raw_header_text(first_value(headers, "in-reply-to")))
     references = tuple(ids_in(raw_header_text(" ".join(headers.get("references", [])))))
     in_reply_to = in_reply[0] if in_reply else None
 
     # lists
     lists: list[str] = []
-    list_id = raw_header_text(first(headers, "list-id"))
+    list_id = raw_header_text(first_value(headers, "list-id"))
     if list_id:
         name = list_from_id(list_id)
         if name:
@@ -176,7 +176,7 @@ def _parse(raw: bytes, hints: SourceHints, defects: list[Defect]) -> Message:
     else:
         key = message_id
     archive_url = hints.archive_url or (normalise_message_id(
-        raw_header_text(first(headers, "archived-at"))) or None)
+        raw_header_text(first_value(headers, "archived-at"))) or None)
     if archive_url and not archive_url.startswith(("http://", "https://")):
         archive_url = hints.archive_url
     for kind, detail in problems:

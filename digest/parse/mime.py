@@ -173,7 +173,7 @@ def _split_multipart(body: bytes, boundary: str) -> list[bytes] | None:
 def leaves(headers: dict[str, list[str]], body: bytes, depth: int = 0,
            default_type: str = "text/plain") -> list[Leaf]:
     """(content type, params, disposition, filename, decoded payload) of every leaf part."""
-    ctype_raw = first(headers, "content-type")
+    ctype_raw = first_value(headers, "content-type")
     ctype, params = _params(ctype_raw) if ctype_raw else (default_type, {})
     if "/" not in ctype:
         ctype = "text/plain" if not ctype or ctype == "text" else default_type
@@ -187,12 +187,12 @@ def leaves(headers: dict[str, list[str]], body: bytes, depth: int = 0,
                 found.extend(leaves(h, b, depth + 1, child_default))
             return found
         ctype = "text/plain"  # a multipart without its boundary: read it as text, like compat32
-    encoding = first(headers, "content-transfer-encoding").strip().lower()
+    encoding = first_value(headers, "content-transfer-encoding").strip().lower()
     if ctype == "message/rfc822" and depth < _MAX_DEPTH and encoding not in ("base64",
                                                                              "quoted-printable"):
         h, b = split_head(body.lstrip(b"\r\n"))
         return leaves(h, b, depth + 1)
-    disp_raw = first(headers, "content-disposition")
+    disp_raw = first_value(headers, "content-disposition")
     disposition, disp_params = _params(disp_raw) if disp_raw else ("", {})
     filename = disp_params.get("filename") or params.get("name") or ""
     if filename:
@@ -227,7 +227,7 @@ def unflow(text: str, delsp: bool = False) -> str:
     return "\n".join(out)
 
 
-def first(headers: dict[str, list[str]], name: str) -> str:
+def first_value(headers: dict[str, list[str]], name: str) -> str:
     """The first value of a header field, or "": repeated fields keep the first, like compat32."""
     values = headers.get(name)
     return values[0] if values else ""
