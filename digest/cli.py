@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
@@ -34,6 +34,22 @@ def _open_store(url: str, *, create: bool = False) -> closing[Store]:
     return closing(open_store(_ingest_store_url(url) if create else url))
 
 
+@contextmanager
+def _progress(args: argparse.Namespace) -> Iterator[Callable[[int], None] | None]:
+    """A running count of messages as a tqdm bar on a terminal (None elsewhere or with
+    --no-progress), closed whatever happens."""
+    if args.no_progress or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(unit=" messages", file=sys.stderr, dynamic_ncols=True, leave=False)
+    try:
+        yield lambda done: bar.update(max(0, done - bar.n))
+    finally:
+        bar.close()
+
+
 def _print_json(obj: Any) -> None:
     """JSON output is one object per line (DESIGN.md)."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=False, default=str) + "\n")
@@ -47,19 +63,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
-    with _open_store(settings.store, create=True) as store:
-        bar = None
-        if not args.no_progress and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            bar = tqdm(unit=" messages", file=sys.stderr, dynamic_ncols=True, leave=False)
-        try:
-            summary = ingest_paths(
-                args.paths, store, list_name=args.list_name, workers=args.workers, rules=rules,
-                progress=(lambda n: bar.update(n - bar.n)) if bar is not None else None)
-        finally:
-            if bar is not None:
-                bar.close()
+    with _open_store(settings.store, create=True) as store, _progress(args) as progress:
+        summary = ingest_paths(args.paths, store, list_name=args.list_name,
+                               workers=args.workers, rules=rules, progress=progress)
     shown = 20
     for defect in summary.defects[:shown]:
         print(f"digest: {defect}", file=sys.stderr)
@@ -280,6 +286,27 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reclassify(args: argparse.Namespace) -> int:
+    """Classify every stored message again with the current rules; list the verdicts that flip."""
+    from .ingest import default_rules
+    from .reclassify import reclassify
+
+    settings = _settings(args)
+    rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
+    with _open_store(settings.store) as store, _progress(args) as progress:
+        summary = reclassify(store, rules, dry_run=args.dry_run, progress=progress)
+    for flip in summary.flips:
+        if args.json:
+            _print_json({"message_id": flip.key, "subject": flip.subject, "date": flip.date,
+                         "partnership": flip.after.partnership,
+                         "score_before": flip.before.score if flip.before else None,
+                         "score": flip.after.score})
+        else:
+            print(flip.line())
+    print(summary.line(), file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
 def _templates_dir(args: argparse.Namespace, settings: Settings) -> str | None:
     """--templates, else the config's digest.templates (relative to the config file)."""
     if args.templates:
@@ -439,6 +466,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per message")
     p.add_argument("--explain", action="store_true", help="show each reason with its weight")
     p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("reclassify",
+                       help="classify the stored messages again after the rules changed")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show the verdicts that would flip, write nothing")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per flipped verdict (the summary goes to stderr)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_reclassify)
 
     p = sub.add_parser("build", help="build a weekly digest")
     p.add_argument("--week", default=None,

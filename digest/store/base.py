@@ -61,6 +61,10 @@ class Store(Protocol):
     def add_defects(self, defects: Iterable[Defect]) -> None:
         """Record input defects (idempotent on (source, index, kind))."""
 
+    def set_verdicts(self, verdicts: Sequence[tuple[str, Verdict]]) -> int:
+        """Replace the verdicts of these messages (by key) in one transaction, whatever they
+        were (unlike `add`, which keeps the better of two copies'); how many rows changed."""
+
     # --- reading ------------------------------------------------------------------------
     def get(self, ident: str) -> Record | None:
         """A message by Message-ID (with or without <>), Message-ID-Hash, or archive URL."""
@@ -69,6 +73,10 @@ class Store(Protocol):
                         lists: Sequence[str] | None = None,
                         partnership: bool | None = None) -> Iterator[Record]:
         """Messages with start <= date < end, ordered by (date, key); optional filters."""
+
+    def iter_records(self, batch: int = 500) -> Iterator[Record]:
+        """Every stored message, oldest stored first, read `batch` at a time so that memory
+        stays flat; writes between batches (`set_verdicts`) are allowed."""
 
     def thread(self, thread_id: str) -> list[Record]:
         """All messages of a thread, ordered by date."""

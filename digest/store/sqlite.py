@@ -234,6 +234,22 @@ class SQLiteStore:
                 "INSERT OR IGNORE INTO defects (source, idx, offset, kind, detail, message_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)", rows)
 
+    def set_verdicts(self, verdicts: Sequence[tuple[str, Verdict]]) -> int:
+        changed = 0
+        with self._transaction():
+            for key, verdict in verdicts:
+                row = self._db.execute("SELECT id FROM messages WHERE key = ?", (key,)).fetchone()
+                if row is None:
+                    continue
+                values = _verdict_values(verdict)
+                stored = self._db.execute(
+                    "SELECT partnership, score, reasons, partners FROM verdicts WHERE msg = ?",
+                    (row[0],)).fetchone()
+                if stored is None or tuple(stored) != values:
+                    self._db.execute(_UPSERT_VERDICT, (row[0], *values))
+                    changed += 1
+        return changed
+
     def _add_one(self, item: Ingested, result: AddResult) -> None:
         message = item.message
         stored = self._load(message.key)
@@ -469,6 +485,17 @@ class SQLiteStore:
         if permalink:  # a HyperKitty URL names its message by hash, whatever copy we hold
             return self.get(permalink.group(1))
         return None
+
+    def iter_records(self, batch: int = 500) -> Iterator[Record]:
+        last = 0
+        while True:
+            rows = self._db.execute(_SELECT_MESSAGE + " WHERE id > ? ORDER BY id LIMIT ?",
+                                    (last, batch)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][-1]
+            for row in rows:
+                yield self._record(row)
 
     def records_between(self, start: datetime, end: datetime,
                         lists: Sequence[str] | None = None,
