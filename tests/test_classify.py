@@ -244,6 +244,26 @@ def test_partnerships_are_found_in_the_movements_big_languages(subject: str, bod
     assert v.partnership, [str(r) for r in v.reasons]
 
 
+@pytest.mark.parametrize(("subject", "body"), [
+    ("Wikimédia France et la Bibliothèque de Lyon s'associent",
+     "Wikimédia France et la Bibliothèque municipale de Lyon s’associent pour verser 4 000 "
+     "estampes sur Wikimedia Commons. Une convention a été signée la semaine dernière."),
+    ("Nouvelles de Wikimédia France",
+     "Wikimédia France et le Musée de la Marine signent une convention pour documenter les "
+     "collections sur Wikidata."),
+    ("Wikimedia Chile y el Museo Nacional se alían",
+     "Wikimedia Chile y el Museo Nacional se alían para publicar 1.500 fotografías en Commons."),
+    ("Wikimedia Deutschland kooperiert mit dem Stadtarchiv",
+     "Wikimedia Deutschland kooperiert mit dem Stadtarchiv Beispielstadt: 2.000 Fotos werden "
+     "unter freier Lizenz veröffentlicht."),
+])
+def test_partnering_verbs_count_as_well_as_partnership_nouns(subject: str, body: str) -> None:
+    """"X and Y s'associent / se alían / kooperieren" is how many announcements say it, with no
+    noun such as "partenariat" anywhere; the French passive "une convention a été signée" too."""
+    v = classify(message(body, subject=subject))
+    assert v.partnership, [str(r) for r in v.reasons]
+
+
 def test_matching_ignores_case_and_accents_but_quotes_evidence_as_written() -> None:
     assert fold("Colaboración ÉTÉ Partnerschaft") == "colaboracion ete partnerschaft"
     assert len(fold("İstanbul Ørsted")) == len("İstanbul Ørsted")
