@@ -189,6 +189,28 @@ def test_a_report_that_mentions_a_partner_in_passing_is_not_a_partnership() -> N
     assert {"report-subject", "report-body"} <= rules_fired(v)
 
 
+@pytest.mark.parametrize(("subject", "body"), [
+    ("Wikimedia Deutschland sucht Kooperationspartner für Bildungsprojekt",
+     "Hallo zusammen, wir suchen noch Kooperationspartner für unser Bildungsprojekt 2025. Wer "
+     "Interesse hat, meldet sich bitte bis Ende Mai."),
+    ("Looking for partners for a Wikidata workshop",
+     "Hi all, our user group is looking for partners to host a Wikidata workshop in the autumn. "
+     "Libraries and universities are welcome to get in touch."),
+])
+def test_seeking_partners_is_not_announcing_a_partnership(subject: str, body: str) -> None:
+    v = classify(message(body, subject=subject))
+    assert not v.partnership, [str(r) for r in v.reasons]
+    assert any(r.rule == "tentative" for r in v.reasons)
+
+
+def test_a_museum_releasing_images_in_numbers_is_a_content_donation() -> None:
+    v = classify(message("Today the City Museum is releasing 12,000 photographs under CC0 and "
+                         "will work with Wikimedia volunteers to upload them to Commons.",
+                         subject="The City Museum opens its photo archive"))
+    assert v.partnership, [str(r) for r in v.reasons]
+    assert {"content-donation", "partnership-relation"} <= {r.rule for r in v.reasons}
+
+
 def test_a_fundraising_notice_and_a_call_for_proposals_are_not_partnerships() -> None:
     fund = classify(message("The fundraiser starts next week; banner campaign translations "
                             "are welcome.", subject="Fundraising campaign 2014"))
@@ -235,6 +257,12 @@ def test_a_discussion_full_of_questions_is_not_an_announcement() -> None:
      "museo saranno pubblicate 600 immagini."),
     ("شراكة جديدة مع المكتبة الوطنية",
      "وقعت ويكيميديا اتفاقية شراكة مع المكتبة الوطنية لنشر الصور بالشراكة مع المكتبة."),
+    ("Wikimedia Norge inngår samarbeid med Byarkivet",
+     "Wikimedia Norge og Byarkivet har inngått en samarbeidsavtale om å frigi 3 000 bilder på "
+     "Wikimedia Commons."),
+    ("Wikimedia Indonesia dan Arsip Kota menandatangani nota kesepahaman",
+     "Wikimedia Indonesia dan Arsip Kota telah menandatangani nota kesepahaman untuk kerja sama "
+     "digitalisasi arsip foto."),
     ("Партнёрство с городской библиотекой",
      "Викимедиа подписала соглашение о сотрудничестве с городской библиотекой. "
      "Партнёрство с библиотекой позволит открыть 3000 изображений."),
