@@ -219,7 +219,7 @@ def _show_text(record: Any, thread_size: int, full: bool) -> str:
         out.append("Verdict: none (not classified)")
     else:
         out.append(f"Verdict: {'partnership' if verdict.partnership else 'not a partnership'} "
-                   f"(score {verdict.score:.2f})")
+                   f"(score {verdict.score:.2f}, rules {verdict.rules or 'unknown'})")
         out += [f"  {reason}" for reason in verdict.reasons]
         if verdict.partners:
             out.append(f"  partners: {', '.join(verdict.partners)}")
@@ -294,7 +294,8 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     settings = _settings(args)
     rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
     with _open_store(settings.store) as store, _progress(args) as progress:
-        summary = reclassify(store, rules, dry_run=args.dry_run, progress=progress)
+        summary = reclassify(store, rules, everything=args.all, dry_run=args.dry_run,
+                             progress=progress)
     for flip in summary.flips:
         if args.json:
             _print_json({"message_id": flip.key, "subject": flip.subject, "date": flip.date,
@@ -332,6 +333,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         period = parse_period(args.week, args.date_from, args.date_to, settings.digest.timezone,
                               store, lists=settings.digest.lists)
         digest = compose(store, period, settings.digest)
+        _warn_stale_verdicts(store, settings)
         messages = entry_messages(store, digest) if args.format == "mime-digest" else None
     out = render(digest, args.format, settings=settings.digest, templates_dir=templates,
                  messages=messages)
@@ -346,6 +348,19 @@ def cmd_build(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     return 0
+
+
+def _warn_stale_verdicts(store: Store, settings: Settings) -> None:
+    """A digest picks announcements by their stored verdicts: say so when the rules in use now
+    did not make them all (the rules file changed, or digest was upgraded)."""
+    from .ingest import default_rules
+
+    rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
+    stale = store.stale_verdicts(rules.fingerprint)
+    if stale:
+        print(f"digest: warning: {stale} stored verdicts were made by other classification "
+              f"rules than the current ones; run `digest reclassify` to bring them up to date",
+              file=sys.stderr)
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -363,6 +378,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                               getattr(args, "date_to", None), settings.digest.timezone, store,
                               lists=settings.digest.lists)
         digest = compose(store, period, settings.digest)
+        _warn_stale_verdicts(store, settings)
         report = send(digest, store, settings, dry_run=args.dry_run, templates_dir=templates,
                       on_result=lambda rcpt, outcome: print(f"{rcpt}: {outcome}",
                                                             file=sys.stderr))
@@ -469,6 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reclassify",
                        help="classify the stored messages again after the rules changed")
+    p.add_argument("--all", action="store_true",
+                   help="every message, not only those whose verdict other rules made")
     p.add_argument("--dry-run", action="store_true",
                    help="show the verdicts that would flip, write nothing")
     p.add_argument("--json", action="store_true",

@@ -163,6 +163,7 @@ class Verdict:
     score: float                   # 0..1
     reasons: tuple[Reason, ...] = ()
     partners: tuple[str, ...] = ()  # outside organisations named as partners, as written
+    rules: str = ""                # fingerprint of the rules that made it (Rules.fingerprint)
 
 
 @dataclass(frozen=True)

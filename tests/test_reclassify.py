@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.classify import load_rules
+from digest.classify import classify, load_rules
 from digest.ingest import ingest_paths
 from digest.model import Verdict
 from digest.reclassify import reclassify
@@ -31,11 +31,39 @@ def verdicts(store: SQLiteStore) -> dict[str, Verdict | None]:
     return {r.message.key: r.verdict for r in store.iter_records()}
 
 
-def test_the_same_rules_change_nothing(store):
+def test_verdicts_made_by_the_current_rules_are_not_read_again(store):
     before = verdicts(store)
-    summary = reclassify(store, load_rules())
-    assert (summary.checked, summary.changed, summary.flips) == (len(before), 0, [])
+    rules = load_rules()
+    assert {v.rules for v in before.values()} == {rules.fingerprint}
+    assert store.stale_verdicts(rules.fingerprint) == 0
+    summary = reclassify(store, rules)
+    assert (summary.checked, summary.changed, summary.flips) == (0, 0, [])
+    assert "every stored verdict was made by the current rules" in summary.line()
+    everything = reclassify(store, rules, everything=True)
+    assert (everything.checked, everything.changed, everything.flips) == (len(before), 0, [])
     assert verdicts(store) == before
+
+
+def test_other_rules_make_every_verdict_stale_until_reclassified(store):
+    other = load_rules(threshold=0.3)
+    assert other.fingerprint != load_rules().fingerprint
+    total = store.stats()["messages"]
+    assert store.stale_verdicts(other.fingerprint) == total
+    first = reclassify(store, other, batch=4)
+    assert first.checked == total and store.stale_verdicts(other.fingerprint) == 0
+    # verdicts whose score and reasons stay the same are written too, to record the rules
+    assert first.changed < total
+    assert reclassify(store, other).checked == 0
+
+
+def test_an_interrupted_run_goes_on_where_it_stopped(store):
+    other = load_rules(threshold=0.05)
+    records = list(store.iter_records(stale_for=other.fingerprint))
+    half = records[: len(records) // 2]
+    store.set_verdicts([(r.message.key, classify(r.message, r.links, other)) for r in half])
+    rest = reclassify(store, other)
+    assert rest.checked == len(records) - len(half)
+    assert store.stale_verdicts(other.fingerprint) == 0
 
 
 def test_new_rules_give_every_message_the_verdict_a_fresh_ingest_would(store, tmp_path):
@@ -89,6 +117,10 @@ def test_the_command_lists_flips_and_a_summary_line(tmp_path):
     assert digest("ingest", *map(str, ARCHIVES)).returncode == 0
     config = tmp_path / "digest.toml"
     config.write_text("[classify]\nthreshold = 0.05\n", encoding="utf-8")
+    built = digest("--config", str(config), "build", "--week", "latest")
+    assert built.returncode == 0 and "warning: " in built.stderr
+    assert "stored verdicts were made by other classification rules" in built.stderr
+    assert "digest reclassify" in built.stderr
     dry = digest("--config", str(config), "reclassify", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     *flips, last = dry.stdout.splitlines()
@@ -97,6 +129,9 @@ def test_the_command_lists_flips_and_a_summary_line(tmp_path):
     done = digest("--config", str(config), "reclassify", "--json")
     assert done.returncode == 0 and len(done.stdout.splitlines()) == len(flips)
     assert "reclassified" in done.stderr
+    assert "warning" not in digest("--config", str(config), "build", "--week", "latest").stderr
     again = digest("--config", str(config), "reclassify")
-    assert again.stdout.splitlines() == [again.stdout.strip()]
-    assert " 0 verdicts changed" in again.stdout
+    assert again.stdout.startswith("reclassified 0 messages: every stored verdict was made by")
+    redo = digest("--config", str(config), "reclassify", "--all")
+    assert redo.stdout.splitlines() == [redo.stdout.strip()]
+    assert " 0 verdicts changed, 0 now partnership, 0 no longer" in redo.stdout

@@ -339,6 +339,27 @@ def test_migrations_are_applied_on_open_and_the_version_is_stored(tmp_path):
     db.close()
 
 
+def test_a_store_of_schema_1_keeps_its_verdicts_and_learns_they_are_stale(tmp_path):
+    """Migration 2 records which rules made each verdict; those stored before it are of
+    unknown rules ('') and so stale for any rule set, until reclassified."""
+    path = tmp_path / "v1.sqlite3"
+    with SQLiteStore(path) as store:
+        store.add([Ingested(msg("old@x"), verdict=Verdict(True, 0.9))])
+    db = sqlite3.connect(path)  # back to schema 1: what migration 2 added, taken away
+    db.execute("ALTER TABLE verdicts DROP COLUMN rules")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    store = SQLiteStore(path)
+    assert store.schema_version == migrations()[-1][0] >= 2
+    verdict = store.get("old@x").verdict
+    assert (verdict.partnership, verdict.score, verdict.rules) == (True, 0.9, "")
+    assert store.stale_verdicts("0123456789ab") == 1
+    store.set_verdicts([("old@x", Verdict(True, 0.9, rules="0123456789ab"))])
+    assert store.stale_verdicts("0123456789ab") == 0
+    store.close()
+
+
 def test_a_store_from_a_newer_program_is_refused(tmp_path):
     path = tmp_path / "newer.sqlite3"
     SQLiteStore(path).close()

@@ -3,12 +3,14 @@ and its compiled form: per part of a message one matcher for all its text rules,
 matchers and regexes of the other rules. Rules pickle as data and compile once per process."""
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
+from .. import __version__
 from ..errors import ConfigError
 from ..model import BodyPart, Reason
 from .fold import fold, fold_pattern
@@ -59,6 +61,14 @@ class Rules:
     forward: tuple[str, ...] = ()
     partners: PartnerRules = PartnerRules()
     source: str = ""
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What a verdict was made by: this version of digest and this rule data (not the
+        file it came from). A stored verdict with another fingerprint is stale."""
+        data = repr((__version__, self.threshold, self.bias, self.rules, self.max_chars,
+                     self.attribution, self.forward, self.partners))
+        return hashlib.sha1(data.encode("utf-8")).hexdigest()[:12]
 
     @cached_property
     def compiled(self) -> Compiled:

@@ -89,7 +89,8 @@ def classify(message: Message, links: Sequence[Link] = (), rules: Rules | None =
     score = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, total))))
     reasons.sort(key=lambda r: -abs(r.weight))
     return Verdict(partnership=score >= rules.threshold, score=score, reasons=tuple(reasons),
-                   partners=tuple(dedupe([*in_subject, *in_new])[:MAX_PARTNERS]))
+                   partners=tuple(dedupe([*in_subject, *in_new])[:MAX_PARTNERS]),
+                   rules=rules.fingerprint)
 
 
 def _reasons_in(text: str, folded: str, keys: set[bytes], part: str, matcher: Matcher,

@@ -74,9 +74,14 @@ class Store(Protocol):
                         partnership: bool | None = None) -> Iterator[Record]:
         """Messages with start <= date < end, ordered by (date, key); optional filters."""
 
-    def iter_records(self, batch: int = 500) -> Iterator[Record]:
+    def iter_records(self, batch: int = 500, *, stale_for: str | None = None
+                     ) -> Iterator[Record]:
         """Every stored message, oldest stored first, read `batch` at a time so that memory
-        stays flat; writes between batches (`set_verdicts`) are allowed."""
+        stays flat; writes between batches (`set_verdicts`) are allowed. With `stale_for`
+        (a Rules.fingerprint), only those whose verdict those rules did not make."""
+
+    def stale_verdicts(self, rules: str) -> int:
+        """How many messages have no verdict made by these rules (Rules.fingerprint)."""
 
     def thread(self, thread_id: str) -> list[Record]:
         """All messages of a thread, ordered by date."""

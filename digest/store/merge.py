@@ -93,9 +93,12 @@ def repair_links(links: tuple[Link, ...], others: Sequence[Link]) -> tuple[Link,
 
 def better_verdict(stored: Verdict | None, incoming: Verdict | None) -> Verdict | None:
     """The stronger verdict: evidence found in any copy (e.g. the announce-list copy of a
-    cross-post) is evidence about the mail."""
+    cross-post) is evidence about the mail. Made by other rules, the incoming one wins: it
+    is the rules in use now."""
     if stored is None or incoming is None:
         return stored if incoming is None else incoming
+    if incoming.rules != stored.rules:
+        return incoming
     if (incoming.partnership, incoming.score) > (stored.partnership, stored.score):
         return incoming
     return stored

@@ -50,9 +50,14 @@ _LINK_COLUMNS = ("msg", "idx", "position", "url", "raw", "display", "label", "re
 _INSERT_LINK = (f"INSERT INTO links ({', '.join(_LINK_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(_LINK_COLUMNS))})")
 _UPSERT_VERDICT = (
-    "INSERT INTO verdicts (msg, partnership, score, reasons, partners) VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO verdicts (msg, partnership, score, reasons, partners, rules)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (msg) DO UPDATE SET partnership = excluded.partnership,"
-    " score = excluded.score, reasons = excluded.reasons, partners = excluded.partners")
+    " score = excluded.score, reasons = excluded.reasons, partners = excluded.partners,"
+    " rules = excluded.rules")
+_STALE = (" AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.msg = messages.id"
+          " AND v.rules = ?)")
+_SELECT_VERDICT = "SELECT partnership, score, reasons, partners, rules FROM verdicts WHERE msg = ?"
 
 
 class Prepared(NamedTuple):
@@ -242,9 +247,7 @@ class SQLiteStore:
                 if row is None:
                     continue
                 values = _verdict_values(verdict)
-                stored = self._db.execute(
-                    "SELECT partnership, score, reasons, partners FROM verdicts WHERE msg = ?",
-                    (row[0],)).fetchone()
+                stored = self._db.execute(_SELECT_VERDICT, (row[0],)).fetchone()
                 if stored is None or tuple(stored) != values:
                     self._db.execute(_UPSERT_VERDICT, (row[0], *values))
                     changed += 1
@@ -442,9 +445,7 @@ class SQLiteStore:
             "SELECT list FROM memberships WHERE msg = ? ORDER BY seq", (msg,)))
         message = _message(row, lists)
         links = self._links_for(msg)
-        verdict_row = self._db.execute(
-            "SELECT partnership, score, reasons, partners FROM verdicts WHERE msg = ?",
-            (msg,)).fetchone()
+        verdict_row = self._db.execute(_SELECT_VERDICT, (msg,)).fetchone()
         urls = tuple(url for (url,) in self._db.execute(
             "SELECT url FROM archive_urls WHERE msg = ? ORDER BY rowid", (msg,)))
         thread_id = row[len(_MESSAGE_COLUMNS)]
@@ -486,16 +487,25 @@ class SQLiteStore:
             return self.get(permalink.group(1))
         return None
 
-    def iter_records(self, batch: int = 500) -> Iterator[Record]:
+    def iter_records(self, batch: int = 500, *, stale_for: str | None = None
+                     ) -> Iterator[Record]:
+        sql, params = _SELECT_MESSAGE + " WHERE id > ?", ()
+        if stale_for is not None:
+            sql += _STALE
+            params = (stale_for,)
         last = 0
         while True:
-            rows = self._db.execute(_SELECT_MESSAGE + " WHERE id > ? ORDER BY id LIMIT ?",
-                                    (last, batch)).fetchall()
+            rows = self._db.execute(sql + " ORDER BY id LIMIT ?",
+                                    (last, *params, batch)).fetchall()
             if not rows:
                 return
             last = rows[-1][-1]
             for row in rows:
                 yield self._record(row)
+
+    def stale_verdicts(self, rules: str) -> int:
+        return self._db.execute("SELECT count(*) FROM messages WHERE 1" + _STALE,
+                                (rules,)).fetchone()[0]
 
     def records_between(self, start: datetime, end: datetime,
                         lists: Sequence[str] | None = None,
@@ -696,7 +706,7 @@ def _verdict_row(msg: int, verdict: Verdict) -> tuple[Any, ...]:
 def _verdict_values(verdict: Verdict) -> tuple[Any, ...]:
     return (int(verdict.partnership), verdict.score,
             _dumps([[r.rule, r.weight, r.evidence, r.where] for r in verdict.reasons]),
-            _dumps(list(verdict.partners)))
+            _dumps(list(verdict.partners)), verdict.rules)
 
 
 def _fts_of_row(row: tuple[Any, ...]) -> tuple[str, str, str, str]:
@@ -746,10 +756,10 @@ def _link(row: Sequence[Any]) -> Link:
 def _verdict(row: Sequence[Any] | None) -> Verdict | None:
     if row is None:
         return None
-    partnership, score, reasons, partners = row
+    partnership, score, reasons, partners, rules = row
     return Verdict(partnership=bool(partnership), score=score,
                    reasons=tuple(Reason(*r) for r in json.loads(reasons)),
-                   partners=tuple(json.loads(partners)))
+                   partners=tuple(json.loads(partners)), rules=rules)
 
 
 __all__ = ["Prepared", "SQLiteStore", "migrations", "prepare"]
