@@ -27,11 +27,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _open_store(url: str, *, create: bool = False) -> closing[Store]:
-    """The store named by `url`, closed when the `with` block ends; with `create`, a SQLite
-    path gets its folder created first."""
+    """The store named by `url`, closed when the `with` block ends. Only commands that add
+    mail create one (a SQLite path gets its folder created first); the others refuse a store
+    that does not exist."""
     from .store import open_store
 
-    return closing(open_store(_ingest_store_url(url) if create else url))
+    return closing(open_store(_ingest_store_url(url) if create else url, create=create))
 
 
 @contextmanager

@@ -145,3 +145,16 @@ def test_show_of_an_unknown_message_is_a_one_line_error(ingested, tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("digest: error: nobody@example.org: no such message")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["stats"], ["show", "x@example.org"], ["build"],
+                                     ["send", "--dry-run"], ["reclassify"]])
+def test_a_command_that_reads_the_store_refuses_one_that_does_not_exist(tmp_path, command):
+    """A mistyped --store must not read as an empty archive, nor send an empty digest."""
+    store = tmp_path / "typo.sqlite3"
+    result = digest("--store", str(store), *command, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"digest: error: {store}: no store there (`digest ingest` or `digest sync` creates one; "
+        "--store or DIGEST_STORE names it)"]
+    assert not store.exists()

@@ -99,10 +99,14 @@ def migrations() -> list[tuple[int, str, str]]:
 class SQLiteStore:
     """The Store protocol (store/base.py) on one SQLite file."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         raw = os.fspath(path)
         self.url = raw
         self.path = raw[len("sqlite:///"):] if raw.startswith("sqlite:///") else raw
+        if not create and self.path != ":memory:" and not os.path.exists(self.path):
+            # a mistyped --store must not read as an empty archive (nor mail an empty digest)
+            raise StoreError(f"{self.url}: no store there (`digest ingest` or `digest sync` "
+                             f"creates one; --store or DIGEST_STORE names it)")
         self._fts_pending: dict[int, tuple[str, str, str, str]] = {}  # rowid -> text, per batch
         self._held = _Held()
         self._known: set[str] = set()
