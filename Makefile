@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/links_eval.py
 	$(BIN)/python bench/links_speed.py
 	$(BIN)/python bench/classify_eval.py
+	$(BIN)/python bench/partners_eval.py
 	$(BIN)/python bench/digest_build.py
 
 clean:

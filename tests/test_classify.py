@@ -321,6 +321,18 @@ def test_matching_ignores_case_and_accents_but_quotes_evidence_as_written() -> N
      ["Musée des Arts d'Exemple"]),
     ("In collaboration with “Intigral”, a media company. Intigral has joined the programme.",
      ["Intigral"]),
+    ("This week I started as Wikipedian-in-Residence at the State Library of Examplia.",
+     ["State Library of Examplia"]),
+    ("2008 kam eine Bilderspende vom Landesarchiv Nordstadt: 5.000 Fotos.",
+     ["Landesarchiv Nordstadt"]),
+    ("Today, The Examplia Collaboration* officially announces a new partnership with Wikipedia.",
+     ["Examplia Collaboration"]),
+    ("A new partnership between Wikimedia Norge and the National Library of Examplia.",
+     ["National Library of Examplia"]),
+    ("The World Health Organization (WHO) has partnered with the Foundation. WHO has joined "
+     "forces with volunteers.", ["World Health Organization (WHO)"]),
+    ("Thanks to our contact (Jane Doe) and the team, the Museum of Maps has signed a contract.",
+     ["Museum of Maps"]),
 ])
 def test_partners_are_the_outside_organisations_named_as_partners(text: str,
                                                                    expected: list[str]) -> None:

@@ -31,6 +31,8 @@ _SPLIT = re.compile(r",\s+|\s+(?:and|y|et|und|e)\s+")
 _LEAD = re.compile(r"^(?:(?:the|la|le|les|el|los|las|die|der|das|dem|den|des|il|lo|gli|o|os|a|as)"
                    r"\s+|l'|l’)", re.I)
 MAX_PARTNERS = 8
+# Cues after which both parties are named, the movement's one first.
+_BETWEEN = ("between", "entre", "zwischen", "tra", "fra", "tussen", "mellan")
 
 
 def find_partners(subject: str, new_text: str, rules: Rules | None = None) -> tuple[str, ...]:
@@ -51,11 +53,12 @@ def partners_in(text: str, folded: str, keys: set[bytes], comp: Compiled) -> lis
     for _, _, end, tag in cues:
         if tag == 0 and end < len(text) and text[end].isspace():
             n = _NAME_AT.match(_skip_article(text, end))
-            if n:
-                found.extend(_names(n.group(0), comp, explicit=True))
+            if n:  # "partnership with a chapter" names it; "between a chapter and X" not
+                explicit = not folded[:end].endswith(_BETWEEN)
+                found.extend(_names(n.group(0), comp, explicit=explicit))
     for start, _, _, tag in cues:
         if tag == 1 and start and text[start - 1].isspace():
-            window = text[max(0, start - 160):start].rstrip()
+            window = text[max(0, start - 160):start].rstrip().rstrip("*†")
             n = _NAME_END.search(window)
             if n:
                 found.extend(_names(n.group(0), comp, explicit=False))
@@ -78,8 +81,8 @@ def _names(raw: str, comp: Compiled, explicit: bool) -> list[str]:
         while words and fold(words[-1]) in comp.stopwords:
             words.pop()
         name = " ".join(words).strip(" .,;:'’\"-")
-        if len(name) < 2 or not any(c.isupper() for c in name):
-            continue
+        if len(name) < 2 or not any(c.isupper() for c in name) or name[0] == "(":
+            continue  # a bracketed aside alone ("(Jane Doe)") names no organisation
         if name[:2].lower() in ("d'", "d’"):  # an elided "de": the tail of a longer name
             continue
         key = fold(name)
@@ -92,13 +95,15 @@ def _names(raw: str, comp: Compiled, explicit: bool) -> list[str]:
 
 
 def dedupe(names: Iterable[str]) -> list[str]:
-    """Names in order, each once; where one name holds another, the longer one is kept."""
+    """Names in order, each once; where one name holds another (or its abbreviation in
+    brackets: "WHO", "World Health Organization (WHO)"), the longer one is kept."""
     kept: list[str] = []
     for name in names:
         key = fold(name)
         if any(key == fold(k) or f" {key} " in f" {fold(k)} " or f"({key})" in fold(k)
                for k in kept):
             continue
-        kept = [k for k in kept if f" {fold(k)} " not in f" {key} "]
+        kept = [k for k in kept
+                if f" {fold(k)} " not in f" {key} " and f"({fold(k)})" not in key]
         kept.append(name)
     return kept
