@@ -53,6 +53,19 @@ def test_an_angle_bracketed_url_is_read_without_its_brackets():
     assert lk.url == "https://diff.wikimedia.org/2024/05/01/a-new-partner/"
 
 
+@pytest.mark.parametrize("tail", ["", " and so on", "\nthe next line"])
+def test_urls_glued_together_by_a_comma_are_two_links(tail):
+    text = f"Both: https://a.example.org/x,https://b.example.org/y{tail}"
+    assert urls(text) == ["https://a.example.org/x", "https://b.example.org/y"]
+    assert urls("A list: https://example.org/a,b,c is one") == ["https://example.org/a,b,c"]
+
+
+@pytest.mark.parametrize("tail", ["", " after", "\nnext line"])
+def test_html_entities_left_in_a_text_end_the_url(tail):
+    assert urls(f"See &lt;https://example.org/page&gt;{tail}") == ["https://example.org/page"]
+    assert urls(f"Query https://example.org/?a=1&b=2{tail}") == ["https://example.org/?a=1&b=2"]
+
+
 @pytest.mark.parametrize("mark", list(".,;:!?'\"»*"))
 def test_trailing_punctuation_is_not_part_of_the_url(mark):
     assert urls(f"Read https://example.org/report{mark} then reply") == [

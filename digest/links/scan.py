@@ -14,7 +14,7 @@ from .build import FAST_LINK
 from .context import Context, is_quoted
 from .kinds import url_info
 from .labels import ASCII_ALNUM, ASCII_LETTERS, ref_and_label
-from .trim import TRIM_END, is_truncated, trim
+from .trim import TRIM_END, is_truncated, trim, unglued
 from .wrap import TOKEN, read_bare, read_bracketed
 
 # Where a URL may start: a scheme before "://", "mailto:", or "www." (which must not be the
@@ -73,6 +73,9 @@ def scan(text: str, quoted_text: str) -> list[Link]:
                 # the token is the whole URL (what read_bare would find): no line follows
                 # it, or a blank one, nor " at host"
                 raw = m.group()  # type: ignore[union-attr]
+                if "," in raw or "&" in raw:
+                    raw = unglued(raw)
+                    end = s + len(raw)
                 if raw[-1] in TRIM_END:
                     raw = trim(raw)
                     end = s + len(raw)

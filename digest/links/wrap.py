@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .context import Context, PREFIX, PREFIX_CHARS
-from .trim import CLOSERS, PARTIAL_ESCAPE, TRAILING, trim
+from .trim import CLOSERS, PARTIAL_ESCAPE, TRAILING, trim, unglued
 from .urls import OBFUSCATED_AT
 
 # The body of a URL on one line: anything but whitespace and characters that never occur
@@ -98,6 +98,11 @@ def read_bare(ctx: Context, s: int, line_start: int, m: re.Match[str]) -> tuple[
     n = len(text)
     end = m.end()
     pieces = [m.group()]
+    if "," in pieces[0] or "&" in pieces[0]:
+        cut = unglued(pieces[0])
+        if cut != pieces[0]:  # another URL or an entity follows: this one ends here
+            kept = trim(cut)
+            return kept, s + len(kept)
     if end < n and text[end] not in " \t\r\n":
         return trim(pieces[0]), end - (len(pieces[0]) - len(trim(pieces[0])))
     depth = -1  # the URL line's quote depth, found when a continuation needs comparing
