@@ -42,8 +42,8 @@ def main() -> int:
     args = parser.parse_args()
     files = sorted(args.corpus.glob("*.json"))
     if not files:
-        print(f"{args.corpus}: no labelled messages (../shared is needed)", file=sys.stderr)
-        return 1
+        print(f"(partners skipped: no labelled messages at {args.corpus}; ../shared is needed)")
+        return 0
     rules = load_rules()
     found_n = found_ok = wanted_n = wanted_ok = messages = 0
     for path in files:
