@@ -333,6 +333,11 @@ def test_matching_ignores_case_and_accents_but_quotes_evidence_as_written() -> N
      "forces with volunteers.", ["World Health Organization (WHO)"]),
     ("Thanks to our contact (Jane Doe) and the team, the Museum of Maps has signed a contract.",
      ["Museum of Maps"]),
+    ("Wikimedia France and the Bibliothèque nationale de France have signed a partnership.",
+     ["Bibliothèque nationale de France"]),
+    ("Wikimédia France a signé une convention avec les Archives municipales de Toulouse.",
+     ["Archives municipales de Toulouse"]),
+    ("Europeana supports us and the Museum of Maps has signed a contract.", ["Museum of Maps"]),
 ])
 def test_partners_are_the_outside_organisations_named_as_partners(text: str,
                                                                    expected: list[str]) -> None:

@@ -24,7 +24,12 @@ _CONN = (r"(?:of|de|del|della|des|du|di|da|do|dos|das|für|for|the|van|von|der|d
 _SEP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
 _HEAD = (r"(?:(?:city|town|museum|ville|musee|muséum|museo|ciudad|cidade|comune|stadt|university|"
          r"universidad|universite|université) (?:of|de|di|du|von|da) )")
-_NAME = rf"(?:{_HEAD}?{_WORD}(?:{_SEP}(?:{_CONN}{_SEP})*{_WORD}){{0,8}})"
+# One or two lowercase words inside a name, when "of"/"de" and a capitalised word follow them:
+# "Bibliothèque nationale de France", "Archives municipales de Toulouse" (not "X supports us
+# and the Museum": "and" and "the" join names, they do not continue one).
+_GENITIVE = r"(?:of|de|del|della|des|du|di|da|do|dos|das|für|van|von)"
+_BRIDGE = rf"(?:(?:[^\W\d_{_UP}][\w'’\-]*{_SEP}){{1,2}}(?={_GENITIVE}{_SEP}{_WORD}))"
+_NAME = rf"(?:{_HEAD}?{_WORD}(?:{_SEP}{_BRIDGE}?(?:{_CONN}{_SEP})*{_WORD}){{0,8}})"
 _NAME_AT = re.compile(_NAME)
 _NAME_END = re.compile(rf"(?<![\w'’&.\-])(?:{_NAME})$")
 _SPLIT = re.compile(r",\s+|\s+(?:and|y|et|und|e)\s+")
