@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py --compare-mu
+	$(BIN)/python bench/huge_message.py
 	$(BIN)/python bench/parse_speed.py
 	$(BIN)/python bench/links_eval.py
 	$(BIN)/python bench/links_speed.py

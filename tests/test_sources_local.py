@@ -11,7 +11,7 @@ import pytest
 from digest.errors import InputError
 from digest.model import Defect, SourceHints
 from digest.parse import parse_message
-from digest.sources.local import list_name_from_path, read_path, sniff
+from digest.sources.local import MAX_MESSAGE_BYTES, list_name_from_path, read_path, sniff
 
 FIXTURES = Path(__file__).parent / "fixtures" / "local"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -228,10 +228,25 @@ def test_oversized_messages_are_skipped_with_a_defect_and_the_rest_continues(tmp
     items = list(read_path(path, max_message_bytes=2000))
     assert isinstance(items[0], Defect) and items[0].kind == "too-large"
     assert (items[0].index, items[0].offset) == (1, 0)
+    assert items[0].message_id == "first@example.org"
     assert [h.index for _, h in (i for i in items if not isinstance(i, Defect))] == [2, 3]
 
 
-def test_a_50_mb_message_streams_through(tmp_path):
+def test_an_oversized_maildir_file_or_eml_names_its_message_id_too(tmp_path):
+    md = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True)
+    big = (FIXTURES / "single.eml").read_bytes() + b"x" * 5000
+    (md / "new" / "1.host").write_bytes(big)
+    (tmp_path / "big.eml").write_bytes(big)
+    for path in (md, tmp_path / "big.eml"):
+        [defect] = list(read_path(path, max_message_bytes=2000))
+        assert defect.kind == "too-large" and defect.message_id == "single@example.org", path
+
+
+def test_a_50_mb_message_is_one_defect_naming_it_and_the_rest_streams_through(tmp_path):
+    """No list post comes near MAX_MESSAGE_BYTES; one that does is damage, skipped while
+    streaming (never held whole), reported with its place and Message-ID."""
     path = tmp_path / "huge.mbox"
     line = b"x" * 999 + b"\n"
     with open(path, "wb") as out:
@@ -240,10 +255,14 @@ def test_a_50_mb_message_streams_through(tmp_path):
         for _ in range(50_000):
             out.write(line)
         out.write(b"\n" + MIXED.read_bytes())
-    items = messages(path)
-    assert len(items) == 4
-    assert len(items[0][0]) > 50_000_000
-    assert items[1][1].offset == path.stat().st_size - len(MIXED.read_bytes())
+    items = list(read_path(path))
+    defect, *rest = items
+    assert isinstance(defect, Defect) and defect.kind == "too-large"
+    assert (defect.index, defect.offset, defect.message_id) == (1, 0, "huge@x")
+    assert str(defect).startswith(f"{path}: message 1: byte 0: <huge@x>: too-large: ")
+    assert len(rest) == 3 and not any(isinstance(i, Defect) for i in rest)
+    assert rest[0][1].offset == path.stat().st_size - len(MIXED.read_bytes())
+    assert MAX_MESSAGE_BYTES < 50_000_000
 
 
 # --- Maildir ---------------------------------------------------------------------------------

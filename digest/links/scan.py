@@ -24,6 +24,9 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 # The last characters that make is_truncated worth calling.
 _CUT_END = frozenset("….%")
 _BLANK_LINE_NEXT = frozenset(("\n", "\n\n", "\n\r"))
+# A text holds at most this many links (a real announcement has a few dozen): past it, a
+# pathological message would cost a link object per URL, hundreds of megabytes.
+MAX_LINKS = 10_000
 
 
 def scan(text: str, quoted_text: str) -> list[Link]:
@@ -48,6 +51,8 @@ def scan(text: str, quoted_text: str) -> list[Link]:
     for s in starts:
         if s < skip_to:
             continue
+        if len(out) >= MAX_LINKS:
+            break
         nl = text.rfind("\n", at, s)
         if nl >= 0:
             ls = nl + 1

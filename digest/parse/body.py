@@ -262,5 +262,8 @@ def split_body(text: str) -> tuple[str, str, str, str, list[Attachment]]:
             continue
         (sig if in_sig else new).append(line)
         i += 1
-    return ("\n".join(new).strip("\n"), "\n".join(quoted).strip("\n"), "\n".join(sig).strip("\n"),
+    # all of it new (most mail): the text itself, not a copy, so that a message's text and
+    # new text are one string in memory and in the pickles between ingest's processes
+    new_text = text.strip("\n") if len(new) == n else "\n".join(new).strip("\n")
+    return (new_text, "\n".join(quoted).strip("\n"), "\n".join(sig).strip("\n"),
             "\n".join(footer).strip("\n"), scrubbed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from datetime import datetime
 
 from ..model import Attachment, Defect, Message, SourceHints
@@ -23,9 +24,34 @@ def _content_hash(subject_norm: str, date: datetime | None, body: str) -> str:
     so is the sender: Mailman's DMARC mitigation rewrites From to the list address in some
     copies only.
     """
-    body = " ".join(deobfuscate(body).replace(">", " ").split())   # quote marks: flowed or not
-    parts = [subject_norm.lower(), date.isoformat() if date else "", body]
-    return hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    body = deobfuscate(body).replace(">", " ")   # quote marks: flowed or not
+    digest = hashlib.sha1(f"{subject_norm.lower()}\x00{date.isoformat() if date else ''}\x00"
+                          .encode("utf-8", "surrogatepass"))
+    for piece in _squeezed(body):
+        digest.update(piece.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+_PIECE = 1 << 20
+_SPACE = re.compile(r"\s")
+
+
+def _squeezed(text: str) -> Iterator[str]:
+    """`" ".join(text.split())` in pieces of about a megabyte, each cut where the text has
+    whitespace: a 50 MB body split at once would be millions of word objects (ten times its
+    size in memory)."""
+    if len(text) <= _PIECE:
+        yield " ".join(text.split())
+        return
+    start, first = 0, True
+    while start < len(text):
+        space = _SPACE.search(text, min(len(text), start + _PIECE))
+        end = space.start() if space else len(text)
+        piece = " ".join(text[start:end].split())
+        if piece:
+            yield piece if first else " " + piece
+            first = False
+        start = end
 
 
 def parse_message(raw: bytes, hints: SourceHints = SourceHints()) -> Message:

@@ -23,7 +23,8 @@ from ..errors import ConfigError
 from ..model import Defect, SourceHints
 from ..parse import message_id_hash, normalise_message_id
 from .http import BadAnswerError, HttpClient, HttpStatusError
-from .remote import Item, Part, Tally, header_value, json_cursor, parse_since, read_cached
+from .headers import header_value
+from .remote import Item, Part, Tally, json_cursor, parse_since, read_cached
 
 PAGE = 100          # the API is always asked with an explicit limit
 MAX_PAGES = 20      # how far back the API is paged to validate exports

@@ -18,10 +18,14 @@ from typing import BinaryIO
 
 from ..errors import InputError
 from ..model import Defect, SourceHints
+from .headers import header_value
 
 __all__ = ["read_path", "sniff", "list_name_from_path", "MAX_MESSAGE_BYTES"]
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024   # a single message beyond this is skipped with a defect
+# A single message beyond this is skipped with a defect. No mail the lists carried comes near
+# it (Mailman caps a post far lower); a bigger one is damage, and ingesting it would cost
+# about 25 times its size in memory across the reader and a worker.
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 _SNIFF_BYTES = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -217,6 +221,17 @@ def _read_file(p: Path, list_name: str | None, head: bytes, problem: str | None,
     yield from _split_mbox(p, kind, list_name, cap)
 
 
+_HEAD_BYTES = 64 * 1024   # where a skipped message's Message-ID is looked for
+
+
+def _too_large(cap: int, source: str, offset: int, index: int, head: bytes) -> Defect:
+    """The defect of a message over the cap, naming its Message-ID when its headers give one."""
+    value = header_value(head, "Message-ID")
+    message_id = value.strip().strip("<>").strip() if value else None
+    return Defect("too-large", f"message larger than {cap:,} bytes skipped", source=source,
+                  offset=offset, index=index, message_id=message_id or None)
+
+
 def _read_single(p: Path, list_name: str | None, cap: int) -> Iterator[Item]:
     source = str(p)
     hints = SourceHints(source=source, index=1, offset=0, list_name=list_name,
@@ -230,8 +245,7 @@ def _read_single(p: Path, list_name: str | None, cap: int) -> Iterator[Item]:
                 break
             buf += chunk
             if len(buf) > cap:
-                yield Defect("too-large", f"message larger than {cap} bytes skipped",
-                             source=source, offset=0, index=1)
+                yield _too_large(cap, source, 0, 1, buf)
                 return
     except (EOFError, OSError, zlib.error) as exc:
         if buf:
@@ -290,14 +304,14 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
     pending_offset = 0
     pending_needs_from = False     # confirmed only by a `From:` line, else any header line
     skipping = False     # the current message passed the size cap
+    skipped_head = b""   # the start of that message, for its Message-ID
     stream = _open(p)
 
     def finish() -> Iterator[Item]:
         if index == 0:
             return
         if skipping:
-            yield Defect("too-large", f"message larger than {cap} bytes skipped",
-                         source=source, offset=start, index=index)
+            yield _too_large(cap, source, start, index, skipped_head)
         elif buf:
             yield bytes(buf), _hints(base, index, start, kind, buf)
 
@@ -312,7 +326,7 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
                     if not skipping:
                         _append(buf, piece, unescape)
                         if len(buf) > cap:
-                            skipping = True
+                            skipping, skipped_head = True, bytes(buf[:_HEAD_BYTES])
                             buf = bytearray()
                     break
                 # one line at a time: a `From ` line, the line after one, or the file's start
@@ -357,7 +371,7 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
                     continue
                 _append(buf, line, unescape)
                 if len(buf) > cap:
-                    skipping = True
+                    skipping, skipped_head = True, bytes(buf[:_HEAD_BYTES])
                     buf = bytearray()
         if pending is not None:
             _append(buf, pending, unescape)
@@ -419,8 +433,8 @@ def _read_maildir(p: Path, list_name: str | None, cap: int) -> Iterator[Item]:
             try:
                 size = f.stat().st_size
                 if size > cap:
-                    yield Defect("too-large", f"message larger than {cap} bytes skipped",
-                                 source=source, index=index, offset=0)
+                    with open(f, "rb") as head:
+                        yield _too_large(cap, source, 0, index, head.read(_HEAD_BYTES))
                     continue
                 data = f.read_bytes()
             except OSError as exc:

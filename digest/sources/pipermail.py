@@ -22,7 +22,8 @@ from ..errors import FetchError
 from ..model import Defect, SourceHints
 from ..parse import normalise_message_id
 from .http import HttpClient, HttpStatusError, read_meta
-from .remote import Item, Part, Tally, header_value, json_cursor, parse_since, read_cached
+from .headers import header_value
+from .remote import Item, Part, Tally, json_cursor, parse_since, read_cached
 
 MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
 _ARCHIVE = re.compile(r"^(\d{4}-[A-Za-z0-9]+)\.txt(\.gz)?$")

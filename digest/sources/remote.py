@@ -8,7 +8,6 @@ point resume without loss and without duplicates.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -110,20 +109,3 @@ def json_cursor(value: str | None) -> dict:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-
-
-def header_value(raw: bytes, name: str) -> str | None:
-    """One header of a raw message, unfolded, without parsing the mail: enough for a source to
-    name a permalink or a cursor date. Lines before the header block ("From " line) are skipped."""
-    end = _HEADER_END.search(raw)
-    head = raw[: end.start()] if end else raw
-    pattern = re.compile(rb"^" + re.escape(name.encode()) + rb":[ \t]*(.*(?:\r?\n[ \t].*)*)",
-                         re.IGNORECASE | re.MULTILINE)
-    found = pattern.search(head)
-    if not found:
-        return None
-    value = re.sub(rb"\r?\n[ \t]+", b" ", found.group(1)).strip()
-    return value.decode("utf-8", errors="replace")
