@@ -133,21 +133,37 @@ def _stats_table(stats: dict) -> str:
                 if stats.get("conflicts") else "")]
     for name, entry in sorted(stats["lists"].items()):
         lines += ["", f"{name}: {_count(entry['messages'], 'message')} in "
-                      f"{_count(entry['threads'], 'thread')}",
+                      f"{_count(entry['threads'], 'thread')}, "
+                      f"{_count(entry.get('defects', 0), 'defect')}",
                   "  year " + "".join(f"{m:>6}" for m in _MONTHS) + "   total"]
-        years: dict[str, list[int]] = {}
-        undated = 0
-        for month, count in entry["months"].items():
-            if len(month) == 7 and month[4] == "-":
-                years.setdefault(month[:4], [0] * 12)[int(month[5:]) - 1] += count
-            else:
-                undated += count
-        for year, counts in sorted(years.items()):
+        messages, undated = _by_year(entry["months"])
+        defects, undated_defects = _by_year(entry.get("defect_months", {}))
+        for year, counts in sorted(messages.items()):
             cells = "".join(f"{c or '.':>6}" for c in counts)
             lines.append(f"  {year}{cells}{sum(counts):>8}")
+            if year in defects:  # the year's defects, under its messages
+                cells = "".join(f"{c or '.':>6}" for c in defects[year])
+                lines.append(f"  defects{cells[3:]}{sum(defects[year]):>8}")
         if undated:
-            lines.append(f"  undated: {undated}")
+            lines.append(f"  undated: {_count(undated, 'message')}"
+                         + (f", {_count(undated_defects, 'defect')}" if undated_defects else ""))
+    if stats.get("defects_unplaced"):
+        lines += ["", f"{_count(stats['defects_unplaced'], 'defect')} of no stored message "
+                      f"(a whole file, or a message that could not be stored): "
+                      f"digest stats --defects"]
     return "\n".join(lines)
+
+
+def _by_year(months: dict[str, int]) -> tuple[dict[str, list[int]], int]:
+    """{YYYY-MM: n} as twelve counts per year, and the count of the undated."""
+    years: dict[str, list[int]] = {}
+    undated = 0
+    for month, count in months.items():
+        if len(month) == 7 and month[4] == "-":
+            years.setdefault(month[:4], [0] * 12)[int(month[5:]) - 1] += count
+        else:
+            undated += count
+    return years, undated
 
 
 def cmd_show(args: argparse.Namespace) -> int:

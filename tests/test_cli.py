@@ -37,6 +37,7 @@ def test_ingest_prints_one_summary_line_and_the_defects_on_stderr(ingested):
     assert result.stdout.startswith("ingested 7 messages (5 new, 2 duplicates, ")
     assert result.stdout.rstrip().endswith(" s") and result.stdout.count("\n") == 1
     assert " from 2 lists in " in result.stdout
+    assert "\r" not in result.stderr and "messages/s" not in result.stderr  # no bar off a terminal
     lines = result.stderr.splitlines()
     assert any("announce.mbox: message 4: byte " in line and "bad-date" in line
                for line in lines)
@@ -91,17 +92,35 @@ def test_stats_json_is_one_object_with_counts_by_list_and_month(ingested, tmp_pa
     stats = json.loads(line)
     assert stats["messages"] == 5
     assert stats["threads"] == 4
-    assert stats["lists"]["wikimediaannounce-l"] == {"messages": 1, "threads": 1,
-                                                     "months": {"2017-05": 1}}
+    assert stats["lists"]["wikimediaannounce-l"] == {
+        "messages": 1, "threads": 1, "months": {"2017-05": 1}, "defects": 0,
+        "defect_months": {}}
     assert stats["lists"]["wikimedia-l"]["months"] == {"2017-05": 5}
-    assert stats["defects"] >= 3
+    # defects by list and month: each counts in the lists and month of its message
+    assert stats["defects"] == 4 and stats["defects_unplaced"] == 0
+    assert stats["lists"]["wikimedia-l"]["defects"] == 4
+    assert stats["lists"]["wikimedia-l"]["defect_months"] == {"2017-05": 4}
+
+
+def test_stats_counts_defects_of_no_stored_message_apart(tmp_path):
+    store = tmp_path / "s.sqlite3"
+    broken = tmp_path / "broken.mbox.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00 not really gzip")
+    digest("--store", str(store), "ingest", *map(str, sorted(FIXTURES.iterdir())), str(broken),
+           cwd=tmp_path)
+    stats = json.loads(digest("--store", str(store), "stats", "--json", cwd=tmp_path).stdout)
+    assert (stats["defects"], stats["defects_unplaced"]) == (5, 1)
+    table = digest("--store", str(store), "stats", cwd=tmp_path).stdout
+    assert "wikimedia-l: 5 messages in 4 threads, 4 defects" in table
+    assert "\n  defects  .     .     .     .     4     ." in table
+    assert "1 defect of no stored message" in table
 
 
 def test_stats_table_and_defect_list(ingested, tmp_path):
     store, _ = ingested
     table = digest("--store", str(store), "stats", cwd=tmp_path).stdout
     assert table.startswith("5 messages in 4 threads")
-    assert "wikimedia-l: 5 messages in 4 threads" in table
+    assert "wikimedia-l: 5 messages in 4 threads, 4 defects" in table
     assert any(line.split()[:1] == ["2017"] and line.split()[-1] == "5"
                for line in table.splitlines())
     defects = digest("--store", str(store), "stats", "--defects", cwd=tmp_path).stdout
@@ -122,9 +141,11 @@ def test_show_prints_headers_lists_thread_text_links_and_verdict(ingested, tmp_p
     assert "Lists:        wikimediaannounce-l, wikimedia-l" in out
     assert "(2 messages, 1 after this one)" in out
     assert "We are happy to announce a new partnership" in out
-    assert "Verdict:" in out
-    if "Links: none" not in out:
-        assert "diff.wikimedia.org/2017/05/01/example-public-library/" in out
+    assert "Verdict: partnership (score " in out
+    # the links stored at ingest, numbered with the message's own footnotes, kind and label
+    assert "Links (2):" in out
+    assert ("2. [2] https://diff.wikimedia.org/2017/05/01/example-public-library/  blog "
+            '"Read more about it on the blog"') in out
 
 
 def test_show_finds_a_message_by_its_hash_and_prints_json(ingested, tmp_path):

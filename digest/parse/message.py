@@ -206,8 +206,8 @@ def _parse(raw: bytes, hints: SourceHints, defects: list[Defect]) -> Message:
     if archive_url and not archive_url.startswith(("http://", "https://")):
         archive_url = hints.archive_url
     for kind, detail in problems:
-        if kind:
-            defects.append(_defect(hints, kind, detail, message_id or None))
+        if kind:  # named by the key it is stored under (a synthetic one when it had no ID)
+            defects.append(_defect(hints, kind, detail, key))
     subject_norm = normalise_subject(subject)
     return Message(
         key=key, message_id=message_id, msgid_hash=message_id_hash(key), subject=subject,

@@ -90,8 +90,9 @@ class Store(Protocol):
         """Date of the most recent partnership announcement (for `--week latest`)."""
 
     def stats(self) -> dict:
-        """{"messages", "threads", "lists": {name: {"messages", "months": {YYYY-MM: n}}},
-        "defects": n, "links": n, "partnership": n}"""
+        """{"messages", "threads", "lists": {name: {"messages", "threads", "months":
+        {YYYY-MM: n}, "defects", "defect_months": {YYYY-MM: n}}}, "defects": n,
+        "defects_unplaced": n (defects of no stored message), "links": n, "partnership": n}"""
 
     def defects(self) -> list[Defect]:
         """Every recorded defect, in the order found."""

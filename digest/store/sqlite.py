@@ -554,18 +554,33 @@ class SQLiteStore:
         for name, month, count in self._db.execute(
                 "SELECT s.list, ifnull(strftime('%Y-%m', m.ts, 'unixepoch'), 'undated'), count(*) "
                 "FROM memberships s JOIN messages m ON m.id = s.msg GROUP BY 1, 2 ORDER BY 1, 2"):
-            entry = lists.setdefault(name, {"messages": 0, "threads": 0, "months": {}})
+            entry = lists.setdefault(name, {"messages": 0, "threads": 0, "months": {},
+                                            "defects": 0, "defect_months": {}})
             entry["messages"] += count
             entry["months"][month] = count
         for name, threads in self._db.execute(
                 "SELECT s.list, count(DISTINCT m.thread_id) FROM memberships s "
                 "JOIN messages m ON m.id = s.msg GROUP BY 1"):
             lists[name]["threads"] = threads
+        # a defect of a stored message counts in each list and month of that message; one of
+        # a source (a broken gzip, a message too large to store) in none: "defects_unplaced"
+        placed: set[int] = set()
+        for name, month, ids in self._db.execute(
+                "SELECT s.list, ifnull(strftime('%Y-%m', m.ts, 'unixepoch'), 'undated'), "
+                "group_concat(DISTINCT d.id) FROM defects d JOIN messages m ON m.key = "
+                "d.message_id JOIN memberships s ON s.msg = m.id GROUP BY 1, 2 ORDER BY 1, 2"):
+            numbers = {int(i) for i in ids.split(",")}
+            placed |= numbers
+            entry = lists[name]
+            entry["defects"] += len(numbers)
+            entry["defect_months"][month] = len(numbers)
+        total_defects = one("SELECT count(*) FROM defects")
         return {
             "messages": one("SELECT count(*) FROM messages"),
             "threads": one("SELECT count(DISTINCT thread_id) FROM messages"),
             "lists": lists,
-            "defects": one("SELECT count(*) FROM defects"),
+            "defects": total_defects,
+            "defects_unplaced": total_defects - len(placed),
             "links": one("SELECT count(*) FROM links"),
             "partnership": one("SELECT count(*) FROM verdicts WHERE partnership = 1"),
             "conflicts": one("SELECT count(*) FROM conflicts"),
