@@ -340,6 +340,27 @@ def test_a_truncated_plain_mbox_yields_every_message_including_the_partial_last_
     assert len(items) == 3
     last = parse_message(*items[2])
     assert last.from_addr == "carol@example.org" and last.subject == ""
+    [defect] = [i for i in read_path(path) if isinstance(i, Defect)]
+    assert (defect.kind, defect.index, defect.message_id) == ("truncated", 3, None)
+    assert defect.offset == data.index(b"From carol")
+
+
+@pytest.mark.parametrize("cut", [-5, -40])
+def test_an_mbox_cut_mid_line_names_the_message_it_cut(tmp_path, cut):
+    path = tmp_path / "cut.mbox"
+    data = MIXED.read_bytes()
+    path.write_bytes(data[:cut])
+    items = list(read_path(path))
+    assert [type(i).__name__ for i in items] == ["tuple", "tuple", "tuple", "Defect"]
+    assert (items[-1].kind, items[-1].index) == ("truncated", 3)
+    assert items[-1].message_id == "first@example.org"  # the third mail reuses its ID
+
+
+def test_complete_archives_are_never_called_truncated():
+    folders = [FIXTURES, FIXTURES.parent.parent.parent / "archives"]
+    for path in sorted(p for folder in folders for p in folder.iterdir() if p.is_file()):
+        assert not [i for i in read_path(path)
+                    if isinstance(i, Defect) and i.kind == "truncated"], path
 
 
 def test_a_truncated_single_gzipped_message_is_yielded_with_a_defect(tmp_path):

@@ -305,6 +305,7 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
     pending_needs_from = False     # confirmed only by a `From:` line, else any header line
     skipping = False     # the current message passed the size cap
     skipped_head = b""   # the start of that message, for its Message-ID
+    tail = b"\n"         # the file's last byte so far
     stream = _open(p)
 
     def finish() -> Iterator[Item]:
@@ -317,6 +318,7 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
 
     try:
         for piece, from_line in _pieces(stream):
+            tail = piece[-1:] or tail
             while piece:
                 if not from_line and pending is None and index:
                     # whole lines, none of them a separator: straight into the message
@@ -375,7 +377,17 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
                     buf = bytearray()
         if pending is not None:
             _append(buf, pending, unescape)
+        # a complete mbox ends with a newline, and its last message has a blank line after its
+        # headers (true of every real archive seen): else the file was cut
+        cut = index > 0 and not skipping and (tail != b"\n" or (
+            b"\n\n" not in buf and b"\r\n\r\n" not in buf))
+        head = bytes(buf[:_HEAD_BYTES]) if cut else b""
         yield from finish()
+        if cut:
+            value = header_value(head, "Message-ID")
+            yield Defect("truncated", "the file ends in the middle of this message, which is "
+                         "kept as far as it goes", source=source, offset=start, index=index,
+                         message_id=value.strip().strip("<>").strip() or None if value else None)
     except (EOFError, OSError, zlib.error) as exc:
         if pending is not None:
             _append(buf, pending, unescape)
