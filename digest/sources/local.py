@@ -224,12 +224,16 @@ def _read_file(p: Path, list_name: str | None, head: bytes, problem: str | None,
 _HEAD_BYTES = 64 * 1024   # where a skipped message's Message-ID is looked for
 
 
-def _too_large(cap: int, source: str, offset: int, index: int, head: bytes) -> Defect:
-    """The defect of a message over the cap, naming its Message-ID when its headers give one."""
+def _message_id_in(head: bytes) -> str | None:
+    """The Message-ID a message's first bytes give, for a defect about a message not passed on
+    whole (too large, or cut off)."""
     value = header_value(head, "Message-ID")
-    message_id = value.strip().strip("<>").strip() if value else None
+    return (value.strip().strip("<>").strip() or None) if value else None
+
+
+def _too_large(cap: int, source: str, offset: int, index: int, head: bytes) -> Defect:
     return Defect("too-large", f"message larger than {cap:,} bytes skipped", source=source,
-                  offset=offset, index=index, message_id=message_id or None)
+                  offset=offset, index=index, message_id=_message_id_in(head))
 
 
 def _read_single(p: Path, list_name: str | None, cap: int) -> Iterator[Item]:
@@ -384,10 +388,9 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
         head = bytes(buf[:_HEAD_BYTES]) if cut else b""
         yield from finish()
         if cut:
-            value = header_value(head, "Message-ID")
             yield Defect("truncated", "the file ends in the middle of this message, which is "
                          "kept as far as it goes", source=source, offset=start, index=index,
-                         message_id=value.strip().strip("<>").strip() or None if value else None)
+                         message_id=_message_id_in(head))
     except (EOFError, OSError, zlib.error) as exc:
         if pending is not None:
             _append(buf, pending, unescape)
