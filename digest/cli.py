@@ -26,6 +26,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(config=args.config, store=args.store)
 
 
+def _rules(settings: Settings) -> Any:
+    """The classification rules the configuration names (bundled, or its rules file)."""
+    from .ingest import default_rules
+
+    return default_rules(settings.classify.rules or None, settings.classify.threshold)
+
+
 def _open_store(url: str, *, create: bool = False) -> closing[Store]:
     """The store named by `url`, closed when the `with` block ends. Only commands that add
     mail create one (a SQLite path gets its folder created first); the others refuse a store
@@ -60,10 +67,10 @@ def _print_json(obj: Any) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest local archives (format sniffed from content) into the store."""
-    from .ingest import default_rules, ingest_paths
+    from .ingest import ingest_paths
 
     settings = _settings(args)
-    rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
+    rules = _rules(settings)
     with _open_store(settings.store, create=True) as store, _progress(args) as progress:
         summary = ingest_paths(args.paths, store, list_name=args.list_name,
                                workers=args.workers, rules=rules, progress=progress)
@@ -277,12 +284,12 @@ def cmd_links(args: argparse.Namespace) -> int:
 def cmd_classify(args: argparse.Namespace) -> int:
     """Partnership verdicts of each message in an archive file, without storing."""
     from .classify import explain_lines, verdict_json
-    from .ingest import default_rules, process_raw
+    from .ingest import process_raw
     from .model import Defect
     from .sources.local import read_path
 
     settings = _settings(args)
-    rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
+    rules = _rules(settings)
     for item in read_path(args.path):
         if isinstance(item, Defect):
             print(f"digest: warning: {item}", file=sys.stderr)
@@ -305,11 +312,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_reclassify(args: argparse.Namespace) -> int:
     """Classify every stored message again with the current rules; list the verdicts that flip."""
-    from .ingest import default_rules
     from .reclassify import reclassify
 
     settings = _settings(args)
-    rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
+    rules = _rules(settings)
     with _open_store(settings.store) as store, _progress(args) as progress:
         summary = reclassify(store, rules, everything=args.all, dry_run=args.dry_run,
                              progress=progress)
@@ -370,9 +376,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def _warn_stale_verdicts(store: Store, settings: Settings) -> None:
     """A digest picks announcements by their stored verdicts: say so when the rules in use now
     did not make them all (the rules file changed, or digest was upgraded)."""
-    from .ingest import default_rules
-
-    rules = default_rules(settings.classify.rules or None, settings.classify.threshold)
+    rules = _rules(settings)
     stale = store.stale_verdicts(rules.fingerprint)
     if stale:
         print(f"digest: warning: {stale} stored verdicts were made by other classification "

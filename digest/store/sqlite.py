@@ -57,6 +57,15 @@ _UPSERT_VERDICT = (
     " rules = excluded.rules")
 _STALE = (" AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.msg = messages.id"
           " AND v.rules = ?)")
+# set_verdicts: by message key (none stored: no row), rewritten only where it differs
+_SET_VERDICT = (
+    "INSERT INTO verdicts (msg, partnership, score, reasons, partners, rules)"
+    " SELECT id, ?, ?, ?, ?, ? FROM messages WHERE key = ?"
+    " ON CONFLICT (msg) DO UPDATE SET partnership = excluded.partnership,"
+    " score = excluded.score, reasons = excluded.reasons, partners = excluded.partners,"
+    " rules = excluded.rules WHERE (partnership, score, reasons, partners, rules)"
+    " IS NOT (excluded.partnership, excluded.score, excluded.reasons, excluded.partners,"
+    " excluded.rules)")
 _SELECT_VERDICT = "SELECT partnership, score, reasons, partners, rules FROM verdicts WHERE msg = ?"
 
 
@@ -244,18 +253,11 @@ class SQLiteStore:
                 "VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def set_verdicts(self, verdicts: Sequence[tuple[str, Verdict]]) -> int:
-        changed = 0
+        before = self._db.total_changes  # an unchanged verdict is not rewritten, so not counted
         with self._transaction():
-            for key, verdict in verdicts:
-                row = self._db.execute("SELECT id FROM messages WHERE key = ?", (key,)).fetchone()
-                if row is None:
-                    continue
-                values = _verdict_values(verdict)
-                stored = self._db.execute(_SELECT_VERDICT, (row[0],)).fetchone()
-                if stored is None or tuple(stored) != values:
-                    self._db.execute(_UPSERT_VERDICT, (row[0], *values))
-                    changed += 1
-        return changed
+            self._db.executemany(_SET_VERDICT, [(*_verdict_values(verdict), key)
+                                                for key, verdict in verdicts])
+        return self._db.total_changes - before
 
     def _add_one(self, item: Ingested, result: AddResult) -> None:
         message = item.message
@@ -564,23 +566,19 @@ class SQLiteStore:
             lists[name]["threads"] = threads
         # a defect of a stored message counts in each list and month of that message; one of
         # a source (a broken gzip, a message too large to store) in none: "defects_unplaced"
-        placed: set[int] = set()
-        for name, month, ids in self._db.execute(
+        for name, month, count in self._db.execute(
                 "SELECT s.list, ifnull(strftime('%Y-%m', m.ts, 'unixepoch'), 'undated'), "
-                "group_concat(DISTINCT d.id) FROM defects d JOIN messages m ON m.key = "
-                "d.message_id JOIN memberships s ON s.msg = m.id GROUP BY 1, 2 ORDER BY 1, 2"):
-            numbers = {int(i) for i in ids.split(",")}
-            placed |= numbers
-            entry = lists[name]
-            entry["defects"] += len(numbers)
-            entry["defect_months"][month] = len(numbers)
-        total_defects = one("SELECT count(*) FROM defects")
+                "count(*) FROM defects d JOIN messages m ON m.key = d.message_id "
+                "JOIN memberships s ON s.msg = m.id GROUP BY 1, 2 ORDER BY 1, 2"):
+            lists[name]["defects"] += count
+            lists[name]["defect_months"][month] = count
         return {
             "messages": one("SELECT count(*) FROM messages"),
             "threads": one("SELECT count(DISTINCT thread_id) FROM messages"),
             "lists": lists,
-            "defects": total_defects,
-            "defects_unplaced": total_defects - len(placed),
+            "defects": one("SELECT count(*) FROM defects"),
+            "defects_unplaced": one("SELECT count(*) FROM defects d WHERE NOT EXISTS "
+                                    "(SELECT 1 FROM messages m WHERE m.key = d.message_id)"),
             "links": one("SELECT count(*) FROM links"),
             "partnership": one("SELECT count(*) FROM verdicts WHERE partnership = 1"),
             "conflicts": one("SELECT count(*) FROM conflicts"),
