@@ -110,3 +110,31 @@ def test_a_dated_attribution_without_quote_marks_quotes_the_rest_of_a_top_posted
     new, quoted, *_ = split_body(text)
     assert new == "I support this.\nBest, Kevin"
     assert quoted.startswith("On 15 April 2014") and quoted.endswith("More.")
+
+
+def test_looking_only_at_marked_lines_splits_as_looking_at_every_line(monkeypatch):
+    """split_body runs its rules only on the lines _marked_lines picks: that must be a
+    superset of the lines any rule acts on, or a rule silently stops working."""
+    from pathlib import Path
+
+    from digest.parse import body, parse_message
+    from digest.sources.local import read_path
+
+    root = Path(__file__).resolve().parents[1]
+    files = [*sorted((root / "archives").iterdir()),
+             *sorted(p for p in (root / "tests" / "fixtures").rglob("*")
+                     if p.is_file() and p.suffix in (".mbox", ".txt", ".gz", ".eml"))]
+    texts = [MAILMAN2_FOOTER, MAILMAN3_FOOTER,
+             "Hi all,\nsee below.\n\n*From:* Ann <a@x.org>\n*Sent:* Monday\nOld text\n",
+             "Thanks!\n\nVon: Bob <b@x.org>\nGesendet: Montag\n> quoted\nmore\n",
+             "Hello\n-------------- next part --------------\nAn HTML attachment was scrubbed...\n"
+             "URL: <https://lists.example.org/attachment.html>\n",
+             "Text\nOn Mon, 1 May 2017, Ann <a@x.org>\nwrote:\n> old\n-- \nSig\n"]
+    for path in files:
+        texts += [parse_message(*item).text for item in read_path(path)
+                  if not hasattr(item, "kind")]
+    assert len(texts) > 60
+    marked = [split_body(text) for text in texts]
+    monkeypatch.setattr(body, "_marked_lines",
+                        lambda text: (list(range(text.count("\n") + 1)), {}))
+    assert [split_body(text) for text in texts] == marked

@@ -62,7 +62,8 @@ _ORIGINAL_RE = re.compile(
     r"^\s*(?:-{2,}\s*(?:Original Message|Original-Nachricht|Message d'origine|Mensaje original|"
     r"Messaggio originale|Oorspronkelijk bericht|Ursprüngliche Nachricht|Opprinnelig melding|"
     r"Alkuperäinen viesti|Wiadomość oryginalna)\s*-{2,}|_{20,}\s*)$", re.IGNORECASE)
-_OUTLOOK_FROM_RE = re.compile(r"^\s*(?:\*?From|\*?Von|\*?De|\*?Da|\*?Van|\*?Fra)\*?:\s+\S")
+_OUTLOOK_SENDER = r"\*?(?:From|Von|De|Da|Van|Fra)\*?:"   # _MARK_RE marks these lines too
+_OUTLOOK_FROM_RE = re.compile(rf"^\s*{_OUTLOOK_SENDER}\s+\S")
 # Outlook's reply header says "Sent:"; forwards from other clients say "Date:" and stay new text
 _OUTLOOK_SENT_RE = re.compile(
     r"^\s*\*?(?:Sent|Gesendet|Envoyé|Enviado|Inviato|Verzonden|Skickat|Sendt)\*?:")
@@ -126,7 +127,7 @@ def _is_strong_attribution(lines: list[str]) -> bool:
 # with one of three characters, which lets the regex skip the rest of the text quickly.
 _MARK_RE = re.compile(
     r"\n(?:(?P<q>[^\S\n]*>[^\n]*(?:\n[^\S\n]*>[^\n]*)*)"
-    r"|[^\S\n]*(?:[-_]|(?=\*?(?:From|Von|De|Da|Van|Fra)\*?:))|An? |HTML attachment|Skipped content)"
+    r"|[^\S\n]*(?:[-_]|(?=" + _OUTLOOK_SENDER + r"))|An? |HTML attachment|Skipped content)"
     r"|:[^\S\n]*(?=\n|\Z)|" + re.escape(_NEXT_PART))
 
 

@@ -25,9 +25,13 @@ def _content_hash(subject_norm: str, date: datetime | None, body: str) -> str:
     copies only.
     """
     body = deobfuscate(body).replace(">", " ")   # quote marks: flowed or not
-    digest = hashlib.sha1(f"{subject_norm.lower()}\x00{date.isoformat() if date else ''}\x00"
-                          .encode("utf-8", "surrogatepass"))
-    for piece in _squeezed(body):
+    return _sha1(f"{subject_norm.lower()}\x00{date.isoformat() if date else ''}\x00", body)
+
+
+def _sha1(prefix: str, text: str) -> str:
+    """SHA-1 of `prefix` + `" ".join(text.split())`, the text taken a piece at a time."""
+    digest = hashlib.sha1(prefix.encode("utf-8", "surrogatepass"))
+    for piece in _squeezed(text):
         digest.update(piece.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
@@ -60,9 +64,9 @@ def parse_message(raw: bytes, hints: SourceHints = SourceHints()) -> Message:
     try:
         return _parse(raw, hints, defects)
     except Exception as exc:  # noqa: BLE001 - the contract: bad mail is a defect, not a crash
-        defects.append(_defect(hints, "unparseable", f"{type(exc).__name__}: {exc}"))
         text, _ = decode_bytes(raw[:1_000_000])
         key = _synthetic_key("", "", text)
+        defects.append(_defect(hints, "unparseable", f"{type(exc).__name__}: {exc}", key))
         return Message(key=key, message_id="", msgid_hash=message_id_hash(key), subject="",
                        subject_norm="", from_name="", from_addr="", date=None, in_reply_to=None,
                        references=(), lists=((hints.list_name or "").lower(),) if hints.list_name else (),
@@ -78,8 +82,8 @@ def _defect(hints: SourceHints, kind: str, detail: str, message_id: str | None =
 
 def _synthetic_key(date: str, sender: str, body: str) -> str:
     """A stable key for mail without a Message-ID: the same mail re-ingested gets the same key."""
-    basis = "\x00".join([date, sender.lower(), " ".join(body.split())])
-    return f"sha1-{hashlib.sha1(basis.encode('utf-8', 'surrogatepass')).hexdigest()}@digest.invalid"
+    digest = _sha1(date + "\x00" + sender.lower() + "\x00", body)
+    return f"sha1-{digest}@digest.invalid"
 
 
 _UNIXFROM_DATE_RE = re.compile(r"^From \S+(?: at \S+)?\s+(.*\d{4})\s*$")

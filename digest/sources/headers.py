@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from ..parse import normalise_message_id
+
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
@@ -23,3 +25,10 @@ def header_value(raw: bytes, name: str) -> str | None:
         return None
     value = re.sub(rb"\r?\n[ \t]+", b" ", found.group(1)).strip()
     return value.decode("utf-8", errors="replace")
+
+
+def message_id(raw: bytes) -> str:
+    """A raw message's Message-ID, normalised as parse keys the message ("" when none), so
+    that what a source names (a permalink, a defect) matches the stored message."""
+    value = header_value(raw, "Message-ID")
+    return normalise_message_id(value) if value else ""

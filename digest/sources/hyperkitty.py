@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..model import Defect, SourceHints
 from ..parse import message_id_hash, normalise_message_id
 from .http import BadAnswerError, HttpClient, HttpStatusError
-from .headers import header_value
+from .headers import header_value, message_id
 from .remote import Item, Part, Tally, json_cursor, parse_since, read_cached
 
 PAGE = 100          # the API is always asked with an explicit limit
@@ -205,8 +205,7 @@ def _message_date(raw: bytes) -> datetime | None:
 
 def _annotate(hk: HyperKittyList):
     def annotate(raw: bytes, hints: SourceHints) -> SourceHints:
-        msgid = header_value(raw, "Message-ID")
-        norm = normalise_message_id(msgid) if msgid else ""
+        norm = message_id(raw)
         return replace(hints, archive_url=hk.permalink(message_id_hash(norm))) if norm else hints
     return annotate
 

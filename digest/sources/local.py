@@ -1,8 +1,9 @@
 """Archives on disk -> raw messages with source hints: mbox (mboxo/mboxrd, CRLF), Maildir, .eml,
 pipermail monthly text (.txt/.txt.gz) and HyperKitty .mbox.gz exports, gzip anywhere.
 
-Streams line by line (an archive is never held in memory) and never parses mail: it only finds
-where each message starts, from the content, not the file name. Problems with one message or
+Streams in blocks, looking line by line only at lines that start with `From ` (an archive is
+never held in memory), and never parses mail: it only finds where each message starts, from
+the content, not the file name. Problems with one message or
 with the end of a file become `Defect`s so the rest of the input still gets through; only a
 path that cannot be read at all raises `InputError`.
 """
@@ -18,7 +19,7 @@ from typing import BinaryIO
 
 from ..errors import InputError
 from ..model import Defect, SourceHints
-from .headers import header_value
+from .headers import message_id
 
 __all__ = ["read_path", "sniff", "list_name_from_path", "MAX_MESSAGE_BYTES"]
 
@@ -224,11 +225,10 @@ def _read_file(p: Path, list_name: str | None, head: bytes, problem: str | None,
 _HEAD_BYTES = 64 * 1024   # where a skipped message's Message-ID is looked for
 
 
-def _message_id_in(head: bytes) -> str | None:
+def _message_id_in(data: bytes | bytearray) -> str | None:
     """The Message-ID a message's first bytes give, for a defect about a message not passed on
     whole (too large, or cut off)."""
-    value = header_value(head, "Message-ID")
-    return (value.strip().strip("<>").strip() or None) if value else None
+    return message_id(bytes(data[:_HEAD_BYTES])) or None
 
 
 def _too_large(cap: int, source: str, offset: int, index: int, head: bytes) -> Defect:
@@ -385,12 +385,11 @@ def _split_mbox(p: Path, kind: str, list_name: str | None, cap: int) -> Iterator
         # headers (true of every real archive seen): else the file was cut
         cut = index > 0 and not skipping and (tail != b"\n" or (
             b"\n\n" not in buf and b"\r\n\r\n" not in buf))
-        head = bytes(buf[:_HEAD_BYTES]) if cut else b""
         yield from finish()
         if cut:
             yield Defect("truncated", "the file ends in the middle of this message, which is "
                          "kept as far as it goes", source=source, offset=start, index=index,
-                         message_id=_message_id_in(head))
+                         message_id=_message_id_in(buf))
     except (EOFError, OSError, zlib.error) as exc:
         if pending is not None:
             _append(buf, pending, unescape)

@@ -22,7 +22,7 @@ from ..errors import FetchError
 from ..model import Defect, SourceHints
 from ..parse import normalise_message_id
 from .http import HttpClient, HttpStatusError, read_meta
-from .headers import header_value
+from .headers import message_id
 from .remote import Item, Part, Tally, json_cursor, parse_since, read_cached
 
 MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
@@ -177,8 +177,7 @@ def _drop_other_forms(path: Path) -> None:
 
 def _items(path: Path, url: str, list_name: str, pages: dict[str, str]) -> Iterator[Item]:
     def annotate(raw: bytes, hints: SourceHints) -> SourceHints:
-        msgid = header_value(raw, "Message-ID")
-        page = pages.get(normalise_message_id(msgid)) if msgid else None
+        page = pages.get(message_id(raw))
         return replace(hints, archive_url=page) if page else hints
 
     return read_cached(path, url, list_name, annotate if pages else None)
