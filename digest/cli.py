@@ -28,9 +28,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _rules(settings: Settings) -> Any:
     """The classification rules the configuration names (bundled, or its rules file)."""
-    from .ingest import default_rules
+    from .classify import load_rules
 
-    return default_rules(settings.classify.rules or None, settings.classify.threshold)
+    return load_rules(settings.classify.rules or None, settings.classify.threshold)
 
 
 def _open_store(url: str, *, create: bool = False) -> closing[Store]:

@@ -84,3 +84,13 @@ def test_every_bundled_pattern_matches_where_re_does_in_mixed_random_text() -> N
         for fast, plain, name in matchers:
             assert {m[0] for m in fast.find(low, keys)} == {
                 m.start() for m in plain.finditer(low)}, (name, plain.pattern, text)
+
+
+def test_evidence_and_counter_evidence_starting_alike_are_both_found() -> None:
+    """Patterns with the same first word share a regex, which reports one match a position:
+    a counter-evidence rule must never be hidden behind evidence that starts like it."""
+    groups = [(0, [r"\bnew partnership\b"], "evidence"),
+              (1, [r"\bnew partnership (?:was )?(?:ended|cancelled)\b"], "counter-evidence")]
+    fast = matcher(groups, [True, False])
+    text = fold("The new partnership ended last week.")
+    assert sorted(tag for _, _, _, tag in fast.find(text, keys_in(text))) == [0, 1]

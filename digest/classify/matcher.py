@@ -179,8 +179,9 @@ def _gate(needs: Iterable[_Keys]) -> tuple[_Keys, tuple[_Keys, ...]]:
 def matcher(groups: Iterable[tuple[int, Iterable[str], str]],
             signs: Sequence[bool] | None = None, apart: bool = False) -> Matcher:
     """One matcher for groups of patterns (tag, patterns, where they come from). Patterns that
-    start alike share a regex, which reports one of them where several match; `apart` keeps
-    groups from sharing, so that one matcher answers for several independent ones."""
+    start alike share a regex, which reports one of them where several match, unless `signs`
+    (by tag) sets them apart as evidence and counter-evidence; `apart` keeps every group from
+    sharing, so that one matcher answers for several independent ones."""
     alts: list[Alt] = []
     for tag, patterns, what in groups:
         positive = True if signs is None else signs[tag]
@@ -192,12 +193,14 @@ def matcher(groups: Iterable[tuple[int, Iterable[str], str]],
                 raise ConfigError(f"{what}: bad pattern {p!r}: {exc}") from None
             for q in expand(folded):
                 alts.append(alt(q, tag, len(alts), positive))
-    grouped: dict[tuple[str, bool, int], list[Alt]] = {}
+    grouped: dict[tuple[str, bool, int | bool], list[Alt]] = {}
     scans: list[tuple[bytes, _Scan]] = []
     for a in alts:
         first = _find_text(a.lead).rstrip() if a.lead else ""
         if first and (first.encode() not in COMMON or not a.bounded):
-            grouped.setdefault((_find_text(a.lead), a.bounded, a.tag if apart else 0),
+            # evidence and counter-evidence never share a regex: where both match, the one
+            # regex would report only one of them, and they are weighed independently
+            grouped.setdefault((_find_text(a.lead), a.bounded, a.tag if apart else a.positive),
                                []).append(a)
         else:  # no literal start, or a common first word: search whole, if the rare words are in
             key = _rarest(a.keys)

@@ -19,15 +19,16 @@ def _upper_class() -> str:
 
 _UP = _upper_class()
 _WORD = rf"(?:(?:[dl]['’])?[{_UP}][\w'’&.\-]*\w|[{_UP}]|\d+[\w\-]*|\([^()\n]{{2,40}}\))"
-_CONN = (r"(?:of|de|del|della|des|du|di|da|do|dos|das|für|for|the|van|von|der|den|la|le|y|e|and|&"
-         r"|on|am)")
+# Words that continue a name ("of", "de", ...) and, more loosely, words that join or lead into
+# names ("the", "and", "&", ...): the second only between capitalised words.
+_GENITIVE = r"(?:of|de|del|della|des|du|di|da|do|dos|das|für|van|von)"
+_CONN = rf"(?:{_GENITIVE}|for|the|der|den|la|le|y|e|and|&|on|am)"
 _SEP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
 _HEAD = (r"(?:(?:city|town|museum|ville|musee|muséum|museo|ciudad|cidade|comune|stadt|university|"
          r"universidad|universite|université) (?:of|de|di|du|von|da) )")
 # One or two lowercase words inside a name, when "of"/"de" and a capitalised word follow them:
 # "Bibliothèque nationale de France", "Archives municipales de Toulouse" (not "X supports us
 # and the Museum": "and" and "the" join names, they do not continue one).
-_GENITIVE = r"(?:of|de|del|della|des|du|di|da|do|dos|das|für|van|von)"
 _BRIDGE = rf"(?:(?:[^\W\d_{_UP}][\w'’\-]*{_SEP}){{1,2}}(?={_GENITIVE}{_SEP}{_WORD}))"
 _NAME = rf"(?:{_HEAD}?{_WORD}(?:{_SEP}{_BRIDGE}?(?:{_CONN}{_SEP})*{_WORD}){{0,8}})"
 _NAME_AT = re.compile(_NAME)
@@ -36,8 +37,6 @@ _SPLIT = re.compile(r",\s+|\s+(?:and|y|et|und|e)\s+")
 _LEAD = re.compile(r"^(?:(?:the|la|le|les|el|los|las|die|der|das|dem|den|des|il|lo|gli|o|os|a|as)"
                    r"\s+|l'|l’)", re.I)
 MAX_PARTNERS = 8
-# Cues after which both parties are named, the movement's one first.
-_BETWEEN = ("between", "entre", "zwischen", "tra", "fra", "tussen", "mellan")
 
 
 def find_partners(subject: str, new_text: str, rules: Rules | None = None) -> tuple[str, ...]:
@@ -59,7 +58,7 @@ def partners_in(text: str, folded: str, keys: set[bytes], comp: Compiled) -> lis
         if tag == 0 and end < len(text) and text[end].isspace():
             n = _NAME_AT.match(_skip_article(text, end))
             if n:  # "partnership with a chapter" names it; "between a chapter and X" not
-                explicit = not folded[:end].endswith(_BETWEEN)
+                explicit = not folded.endswith(comp.between, 0, end)
                 found.extend(_names(n.group(0), comp, explicit=explicit))
     for start, _, _, tag in cues:
         if tag == 1 and start and text[start - 1].isspace():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
@@ -47,6 +47,7 @@ class PartnerRules:
     movement: tuple[str, ...] = ()
     affiliates: tuple[str, ...] = ()
     stopwords: tuple[str, ...] = ()
+    between: tuple[str, ...] = ()   # a `follows` cue ending in one of these names both parties
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,10 @@ class Rules:
     @cached_property
     def fingerprint(self) -> str:
         """What a verdict was made by: this version of digest and this rule data (not the
-        file it came from). A stored verdict with another fingerprint is stale."""
-        data = repr((__version__, self.threshold, self.bias, self.rules, self.max_chars,
+        file it came from, nor the rules' descriptions, which change no verdict). A stored
+        verdict with another fingerprint is stale."""
+        rules = tuple(replace(r, description="") for r in self.rules)
+        data = repr((__version__, self.threshold, self.bias, rules, self.max_chars,
                      self.attribution, self.forward, self.partners))
         return hashlib.sha1(data.encode("utf-8")).hexdigest()[:12]
 
@@ -120,6 +123,7 @@ class Compiled:
     movement: re.Pattern[str] | None
     affiliates: re.Pattern[str] | None
     stopwords: frozenset[str]
+    between: tuple[str, ...]        # folded
     subjects: dict[str, tuple[tuple[Reason, ...], tuple[str, ...]]] = field(
         default_factory=dict, compare=False, repr=False)  # see weigh._subject_evidence
 
@@ -168,6 +172,7 @@ def _compile(rules: Rules) -> Compiled:
         movement=_alternation(p.movement, where),
         affiliates=_alternation(p.affiliates, where),
         stopwords=frozenset(fold(w) for w in p.stopwords),
+        between=tuple(fold(w) for w in p.between),
     )
 
 

@@ -55,7 +55,7 @@ def classify(message: Message, links: Sequence[Link] = (), rules: Rules | None =
             folded[part] = (low, keys_in(low))
         reasons.extend(_reasons_in(text, *folded[part], part, matcher, members))
 
-    reply_evidence = "" if forwarded else _reply_evidence(message, new_text, cut)
+    reply_evidence = "" if forwarded else _reply_evidence(message, cut)
     in_new = partners_in(new_text, folded_new, keys_new, comp) if new_text else []
     for rule, wanted in comp.others:
         kind = rule.kind
@@ -170,7 +170,7 @@ def _forwarded(message: Message, folded_new: str, keys: set[bytes], comp: Compil
     return "\n".join(line[1:].lstrip(" ") if line.startswith(">") else line for line in lines)
 
 
-def _reply_evidence(message: Message, new_text: str, cut: tuple[int, int] | None) -> str:
+def _reply_evidence(message: Message, cut: tuple[int, int] | None) -> str:
     if message.in_reply_to:
         return f"In-Reply-To <{message.in_reply_to}>"
     if message.references:
