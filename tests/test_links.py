@@ -60,6 +60,12 @@ def test_urls_glued_together_by_a_comma_are_two_links(tail):
     assert urls("A list: https://example.org/a,b,c is one") == ["https://example.org/a,b,c"]
 
 
+def test_a_glued_url_or_an_entity_on_a_continuation_line_ends_the_url_there_too():
+    assert urls("Read https://example.org/long_path_of_a_\nmail_client,https://b.example.org/y"
+                ) == ["https://example.org/long_path_of_a_mail_client", "https://b.example.org/y"]
+    assert urls("See https://example.org/a_\nb&gt;\n") == ["https://example.org/a_b"]
+
+
 @pytest.mark.parametrize("tail", ["", " after", "\nnext line"])
 def test_html_entities_left_in_a_text_end_the_url(tail):
     assert urls(f"See &lt;https://example.org/page&gt;{tail}") == ["https://example.org/page"]
@@ -575,3 +581,17 @@ def test_the_package_exports_the_stage_interface_from_its_modules():
     assert (normalise_url, repair_truncated) == (urls.normalise_url, repair.repair_truncated)
     assert digest.links.truncation_stem is repair.truncation_stem
     assert all(callable(getattr(digest.links, name)) for name in digest.links.__all__)
+
+
+def test_a_message_keeps_at_most_max_links_text_and_html_part_together():
+    """A pathological message would cost a Link object per URL: it keeps the first ones."""
+    from digest.links.extract import MAX_LINKS
+
+    text = " ".join(f"https://example.org/t{i}" for i in range(MAX_LINKS + 5))
+    assert len(urls(text)) == MAX_LINKS
+    few = "https://example.org/a https://example.org/b"
+    html = "".join(f'<a href="https://example.org/h{i}">{i}</a>' for i in range(MAX_LINKS + 5))
+    found = urls(few, html=html)
+    assert len(found) == MAX_LINKS
+    assert found[:3] == ["https://example.org/a", "https://example.org/b",
+                         "https://example.org/h0"]

@@ -9,7 +9,7 @@ obfuscated by pipermail, cut off by archives, wrapped in tracking redirects. Pur
   scan.py      mail text -> links: URL candidates found and read in text order (the hot path)
   wrap.py      one URL's extent: bracketed or bare, joined across wrapped lines
   trim.py      where a URL ends: trailing punctuation, brackets, archives' cut marks
-  context.py   per-message facts (quote depth, quoted lines, URLs seen), computed once
+  context.py   per-message facts (quote depth, quoted lines), computed once
   labels.py    footnote numbers and labels from the text around a URL
   urls.py      normalisation: redirects unwrapped, trackers dropped, hosts IDN-encoded
   kinds.py     kind, wiki project and title, boilerplate; url_info, memoised per URL

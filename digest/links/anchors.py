@@ -27,13 +27,14 @@ _TAG = re.compile(r"<[^>]{0,2000}>")
 _WEB = ("http://", "https://", "mailto:", "www.", "ftp://")
 
 
-def html_links(html: str, base: int, known: frozenset[str] = frozenset()) -> list[Link]:
+def html_links(html: str, base: int, known: frozenset[str] = frozenset(),
+               limit: int | None = None) -> list[Link]:
     """`<a href>` targets with their anchor text; positions follow the text's.
 
     Well-formed anchors (what mail clients write) are read by one bounded scan, which is
     what lets ingest keep its pace; when some `<a` tag does not read that way, the whole
     part goes through beautifulsoup4 instead. An anchor whose URL is `known` (found in the
-    text already) and whose text is the URL itself adds nothing and is skipped.
+    text already) and whose text is the URL itself adds nothing and is skipped. At most `limit` links.
     """
     anchors = _scan_anchors(html)
     if anchors is None:
@@ -61,6 +62,8 @@ def html_links(html: str, base: int, known: frozenset[str] = frozenset()) -> lis
             continue
         out.append(link(url, href, display, anchor, None, base + i, kind, boiler, quoted,
                         is_truncated(href), project, title))
+        if len(out) == limit:
+            break
     return out
 
 

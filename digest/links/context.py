@@ -1,5 +1,5 @@
-"""Per-message facts a link may need (quote depth, Outlook-quoted lines, URLs seen),
-computed at most once, and whether a link sits in quoted text.
+"""Per-message facts a link may need (quote depth, Outlook-quoted lines), computed at most
+once, and whether a link sits in quoted text.
 
 Shared by the scan, the wrapped-URL reader and the labels, which all look at the same
 message: keeping these facts in one object spares recomputing them per link.
@@ -17,7 +17,7 @@ PREFIX_CHARS = frozenset(" \t>")
 class Context:
     """Per-message facts computed at most once, only when a link needs them."""
 
-    __slots__ = ("text", "quoted_text", "_depth_at", "_depth", "_quoted_lines", "seen")
+    __slots__ = ("text", "quoted_text", "_depth_at", "_depth", "_quoted_lines")
 
     def __init__(self, text: str, quoted_text: str) -> None:
         self.text = text
@@ -25,7 +25,6 @@ class Context:
         self._depth_at = -1
         self._depth = 0
         self._quoted_lines: frozenset[str] | None = None
-        self.seen: set[str] = set()  # URLs read so far
 
     def quoted_lines(self) -> frozenset[str]:
         """Lines of the quoted text that carry a URL but no ">" (Outlook-style quotes)."""

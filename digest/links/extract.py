@@ -18,6 +18,12 @@ from .scan import scan
 from .trim import trim
 
 
+# A message keeps at most this many links, text and HTML part together (a real announcement
+# has a few dozen): past it, a pathological message would cost a link object per URL, hundreds
+# of megabytes.
+MAX_LINKS = 10_000
+
+
 def extract_links(message: Message) -> tuple[Link, ...]:
     """Every link of a message, in text order; HTML-only links follow the text's."""
     links = extract_from_text(message.text, html=message.html, footer=message.footer,
@@ -34,18 +40,19 @@ def extract_from_text(text: str, *, html: str | None = None, footer: str = "",
         # The list footer is the same in thousands of messages: read it once, and the text
         # around it as usual.
         end = start + len(footer)
-        found = scan(text[:start], quoted_text)
+        found = scan(text[:start], quoted_text, MAX_LINKS)
         found += _moved(_footer_links(footer), start)
-        if end < len(text):
-            found += _moved(scan(text[end:], quoted_text), end, None)
+        if end < len(text) and len(found) < MAX_LINKS:
+            found += _moved(scan(text[end:], quoted_text, MAX_LINKS - len(found)), end, None)
     else:
-        found = scan(text, quoted_text)
+        found = scan(text, quoted_text, MAX_LINKS)
         if has_links:  # the footer was kept apart from the text: its links are boilerplate
             found += _moved(_footer_links(footer), len(text) + 1)
-    if html:
+    if html and len(found) < MAX_LINKS:
         truncated = any(lk.truncated for lk in found)
         known = frozenset() if truncated else frozenset(lk.url for lk in found)
-        from_html = html_links(html, len(text) + len(footer) + 2, known)
+        from_html = html_links(html, len(text) + len(footer) + 2, known,
+                               MAX_LINKS - len(found))
         if from_html and any("\n" in lk.raw for lk in found):
             # an HTML part made from wrapped text links only the first line of a wrapped URL
             cut = {_first_line_url(lk.raw) for lk in found if "\n" in lk.raw}

@@ -10,27 +10,22 @@ from __future__ import annotations
 import re
 
 from ..model import Link
-from .build import FAST_LINK
+from .build import link
 from .context import Context, is_quoted
 from .kinds import url_info
-from .labels import ASCII_ALNUM, ASCII_LETTERS, ref_and_label
-from .trim import TRIM_END, is_truncated, trim, unglued
+from .labels import ASCII_ALNUM, ref_and_label
+from .trim import TRIM_END, is_truncated, trim
 from .wrap import TOKEN, read_bare, read_bracketed
 
 # Where a URL may start: a scheme before "://", "mailto:", or "www." (which must not be the
 # tail of a longer name and must be followed by a host).
 _WWW_HOST = re.compile(r"[\w-]+\.\w")
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_WORD_CHARS = ASCII_ALNUM | {"_"}
 # The last characters that make is_truncated worth calling.
 _CUT_END = frozenset("….%")
 _BLANK_LINE_NEXT = frozenset(("\n", "\n\n", "\n\r"))
-# A text holds at most this many links (a real announcement has a few dozen): past it, a
-# pathological message would cost a link object per URL, hundreds of megabytes.
-MAX_LINKS = 10_000
-
-
-def scan(text: str, quoted_text: str) -> list[Link]:
-    """Read the URL at each candidate, in text order.
+def scan(text: str, quoted_text: str, limit: int | None = None) -> list[Link]:
+    """Read the URL at each candidate, in text order (the first `limit` links, if given).
 
     The common case, a URL on one line followed by a space (not " at ") or by the end of
     the text, is read here without further calls; wrapped, bracketed and obfuscated URLs go
@@ -41,9 +36,8 @@ def scan(text: str, quoted_text: str) -> list[Link]:
     if not starts:
         return out
     ctx = Context(text, quoted_text)
-    seen = ctx.seen  # URLs read so far
+    seen: set[str] = set()  # URLs read so far
     blocks: list[tuple[int, int]] | None = None  # list footers, found at the first URL
-    fast_link, new_link, set_dict = FAST_LINK, object.__new__, object.__setattr__  # see link
     has_quoted = quoted_text != ""
     skip_to = 0
     at = ls = 0  # candidates come in order: line starts are found incrementally, so a
@@ -51,7 +45,7 @@ def scan(text: str, quoted_text: str) -> list[Link]:
     for s in starts:
         if s < skip_to:
             continue
-        if len(out) >= MAX_LINKS:
+        if len(out) == limit:
             break
         nl = text.rfind("\n", at, s)
         if nl >= 0:
@@ -78,9 +72,6 @@ def scan(text: str, quoted_text: str) -> list[Link]:
                 # the token is the whole URL (what read_bare would find): no line follows
                 # it, or a blank one, nor " at host"
                 raw = m.group()  # type: ignore[union-attr]
-                if "," in raw or "&" in raw:
-                    raw = unglued(raw)
-                    end = s + len(raw)
                 if raw[-1] in TRIM_END:
                     raw = trim(raw)
                     end = s + len(raw)
@@ -112,25 +103,10 @@ def scan(text: str, quoted_text: str) -> list[Link]:
                 continue  # a quoted footer repeating one seen before
             boiler = boiler or in_footer
         seen.add(url)
-        if (before == " " and s - 2 >= ls and text[s - 2] in ASCII_ALNUM
-                and text[ls] in ASCII_LETTERS):
-            # "Some words https://...": what ref_and_label would say, as the line starts
-            # with a letter (no footnote), no markdown or wikitext, and the words end in
-            # neither ":" nor "(": no label
-            ref, label = None, ""
-        else:
-            ref, label = ref_and_label(ctx, s, ls, end, bracketed)
+        ref, label = ref_and_label(ctx, s, ls, end, bracketed)
         quoted = (has_quoted or text[ls] in " \t>") and is_quoted(ctx, s, ls)
-        if fast_link:
-            lk = new_link(Link)
-            set_dict(lk, "__dict__", {
-                "url": url, "raw": raw, "display": display, "label": label, "ref": ref,
-                "position": s, "kind": kind, "boilerplate": boiler, "quoted": quoted,
-                "truncated": truncated, "project": project, "title": title})
-            out.append(lk)
-        else:
-            out.append(Link(url, raw, display, label, ref, s, kind, boiler, quoted, truncated,
-                            project, title))
+        out.append(link(url, raw, display, label, ref, s, kind, boiler, quoted, truncated,
+                        project, title))
     return out
 
 

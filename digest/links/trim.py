@@ -20,18 +20,6 @@ _ALWAYS_TRIMMED = frozenset(TRAILING) | {">"}
 _ALWAYS_TRIMMED_CHARS = "".join(sorted(_ALWAYS_TRIMMED))
 
 
-# What ends a URL token though it could be part of one: the next URL glued on after a comma,
-# and HTML entities that a badly converted text kept around it ("&lt;https://...&gt;").
-_GLUED = re.compile(r",(?=(?:https?|ftp)://)|&(?:gt|lt|quot|#62|#34);")
-
-
-def unglued(token: str) -> str:
-    """The token up to a glued-on URL or an HTML entity (the token itself when neither).
-    Callers look for "," or "&" first: most URLs hold neither."""
-    m = _GLUED.search(token)
-    return token[:m.start()] if m and m.start() > 8 else token
-
-
 def is_truncated(url: str) -> bool:
     """Whether a URL ends in an archive's cut mark: "...", "…" or a partial %-escape."""
     if url[-1:] in ("…", ".") and url.endswith(("…", "...")):

@@ -86,9 +86,7 @@ def normalise(written: str) -> tuple[str, str, str, str, str] | None:
     if "(a)" in u:  # HyperKitty writes an "@" as "(a)" in message bodies, URLs included
         u = _HYPERKITTY_AT.sub("@", u)
     for _ in range(3):
-        i = u.find("://")
-        scheme = u[:i]
-        netloc, path, query, fragment = _URL_REST.match(u, i + 3).groups("")  # type: ignore
+        scheme, netloc, path, query, fragment = split(u)
         userinfo, host, port, redirect, hosts = _netloc_facts(netloc)
         if not redirect:
             break
@@ -153,16 +151,14 @@ def _redirect_target(host: str, path: str, query: str) -> str | None:
     return None
 
 
-# Every key _drop_tracking drops contains one of these once lower-cased: most queries have none,
-# and are kept as they are without splitting them.
-_TRACKING_HINT = re.compile(r"utm_|clid|clkid|braid|mc_|igshid|_hs|mkt_tok|_g[al]")
+# A query holding none of the keys _drop_tracking drops (lower-cased) is kept as it is, without
+# splitting it: most queries.
+_TRACKING_HINT = re.compile("|".join(["utm_", *map(re.escape, sorted(_TRACKING))]))
 
 
 def _drop_tracking(query: str) -> str:
     """The query without utm_* and click/mail trackers: they differ per copy of a link."""
-    if not query or ("utm_" not in query and "=" not in query):
-        return query
-    if _TRACKING_HINT.search(query.lower()) is None:
+    if not query or _TRACKING_HINT.search(query.lower()) is None:
         return query
     kept = []
     for pair in query.split("&"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .context import Context, PREFIX, PREFIX_CHARS
-from .trim import CLOSERS, PARTIAL_ESCAPE, TRAILING, trim, unglued
+from .trim import CLOSERS, PARTIAL_ESCAPE, TRAILING, trim
 from .urls import OBFUSCATED_AT
 
 # The body of a URL on one line: anything but whitespace and characters that never occur
@@ -18,8 +18,13 @@ from .urls import OBFUSCATED_AT
 # The whitespace is spelled out (every character str.isspace() accepts, which is what "\s"
 # means; a test checks): a set of single characters compiles to one bitmap test per
 # character, where "\s" costs a category lookup, then a comparison with each other character.
-TOKEN = re.compile(r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
-                   r"\u3000<>\"`“”«»‹›「」『』【】〈〉《》，。、；：！？（）]*")
+STOPS = (r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+         r"\u3000<>\"`“”«»‹›「」『』【】〈〉《》，。、；：！？（）")
+# A comma and "&" belong to a URL, except a comma before the next URL's scheme (two URLs glued
+# together) and the HTML entities a badly converted text kept around a URL ("...&gt;"). The
+# two alternatives cannot both match, so the token never backtracks.
+TOKEN = re.compile(rf"[^{STOPS},&]*(?:(?:,(?!(?:https?|ftp)://)|&(?!(?:gt|lt|quot|#62|#34);))"
+                   rf"[^{STOPS},&]*)*")
 
 _HEX = "0123456789abcdefABCDEF"
 _DIGITS = frozenset("0123456789")
@@ -98,13 +103,6 @@ def read_bare(ctx: Context, s: int, line_start: int, m: re.Match[str]) -> tuple[
     n = len(text)
     end = m.end()
     pieces = [m.group()]
-    if "," in pieces[0] or "&" in pieces[0]:
-        cut = unglued(pieces[0])
-        if cut != pieces[0]:  # another URL or an entity follows: this one ends here
-            kept = trim(cut)
-            return kept, s + len(kept)
-    if end < n and text[end] not in " \t\r\n":
-        return trim(pieces[0]), end - (len(pieces[0]) - len(trim(pieces[0])))
     depth = -1  # the URL line's quote depth, found when a continuation needs comparing
     for _ in range(_MAX_JOINS):
         if end >= n:
