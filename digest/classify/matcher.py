@@ -105,15 +105,13 @@ class Matcher:
     leads: _Index[_Lead]            # by the key of their first word
     leads_ascii: _Index[_Lead]      # the same for an ASCII text: by the whole first word if known
     scans: _Index[_Scan]            # by the rarest key of the words each needs
-    openers: tuple[_Scan, ...]      # patterns only tried at the start of a text, which need
-    opener: re.Pattern[str] | None  # no word, when this one regex matches there (see _opener)
     needed: frozenset[bytes] | None  # one of these keys, when every pattern needs some word
 
     def find(self, folded: str, keys: set[bytes]) -> list[tuple[int, int, int, int]]:
         """(start, order, end, tag) of every match, earliest first."""
         out: list[tuple[int, int, int, int]] = []
         if self.needed is not None and self.needed.isdisjoint(keys):
-            return out  # the usual answer for a subject, at the cost of a few lookups
+            return out  # most texts, for the forward and partner-cue matchers: a few lookups
         append, find, has = out.append, folded.find, keys.issuperset
         leads = self.leads_ascii if folded.isascii() else self.leads
         for group in leads.groups(keys):
@@ -129,10 +127,7 @@ class Matcher:
                             order, tag = alts[m.lastgroup]  # type: ignore[index]
                             append((pos, order, m.end(), tag))
                     pos = find(word, pos + 1)
-        groups = self.scans.groups(keys)
-        if self.openers and (self.opener is None or self.opener.match(folded)):
-            groups.append(self.openers)
-        for scans in groups:
+        for scans in self.scans.groups(keys):
             for cue, needs, lead, anchored, bounded, regex, order, tag in scans:
                 if cue and (cue.isdisjoint(keys) or needs and not any(map(has, needs))):
                     continue
@@ -219,27 +214,10 @@ def matcher(groups: Iterable[tuple[int, Iterable[str], str]],
         leads.append((key, lead))
         if text.isascii():  # an ASCII text cannot hold the others
             leads_ascii.append((_whole_word(text, bounded) or key, lead))
-    openers = [scan for key, scan in scans if not key and scan.anchored and not scan.cue]
-    opener = _opener(openers)
-    if opener is None:
-        openers = []
-    indexes = (_index(leads), _index(leads_ascii),
-               _index((key, scan) for key, scan in scans if scan not in openers))
-    needed = None if openers or any(i.always for i in indexes) else frozenset().union(
+    indexes = (_index(leads), _index(leads_ascii), _index(scans))
+    needed = None if any(i.always for i in indexes) else frozenset().union(
         *(i.keys for i in indexes))
-    return Matcher(*indexes, tuple(openers), opener, needed)
-
-
-def _opener(scans: Sequence[_Scan]) -> re.Pattern[str] | None:
-    """One regex that matches at the start of a text where one of these anchored patterns
-    does: most texts start with none, and one re.match then answers for all. None when they
-    are too few, or hold groups (a backreference would change meaning in the join)."""
-    if len(scans) < 2 or any(scan.regex.groups for scan in scans):
-        return None
-    try:
-        return re.compile("|".join(f"(?:{scan.regex.pattern})" for scan in scans))
-    except re.error:  # pragma: no cover - each compiles alone, so the join should too
-        return None
+    return Matcher(*indexes, needed)
 
 
 def _rarest(keys: frozenset[bytes]) -> bytes:

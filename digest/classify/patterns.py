@@ -117,14 +117,15 @@ def _literal_start(items: Sequence[tuple[Any, Any]]) -> tuple[str, bool]:
 def expand(pattern: str, limit: int = 64) -> list[str]:
     """Groups of alternatives become one pattern per alternative ("\\b(?:a|b)c" -> "\\bac",
     "\\bbc"), so that each has literal words to be found by, and a literal start re finds fast.
-    Group by group, left to right, while there are at most `limit` patterns."""
+    Group by group, left to right, while there are at most `limit` patterns. A pattern
+    anchored at the start (\\A) is left whole: it is tried once, where the text starts."""
     parts = _top_split(pattern)
     current = parts if len(parts) <= limit else [pattern]
     while True:
         grown: list[str] = []
         for p in current:
-            i = _first_group(p)
-            if i < 0:
+            i = -1 if p.startswith("\\A") else _first_group(p)
+            if i < 0:  # no group left; or anchored: one re.match at the start says it all
                 grown.append(p)
                 continue
             close = i + _closing(p[i:])
